@@ -1,0 +1,7 @@
+//! Cross-cutting behaviour of every call.
+
+/// State shared by every call.
+#[derive(Clone, Debug, Default)]
+pub struct Hooks {}
+
+impl progenitor_client::ClientHooks<Hooks> for crate::generated::Client {}

@@ -1,0 +1,1 @@
+//! A local Invaro Document Processing API.
