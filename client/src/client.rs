@@ -1,0 +1,291 @@
+//! The [`Client`]: the generated API plus the flows people actually run.
+
+use std::{path::Path, sync::Arc};
+
+use futures::StreamExt;
+
+use crate::{
+    Config, DocumentKind, Error, Job, Upload,
+    generated::{self, types},
+    hooks::{self, Hooks},
+    results::{InvoiceResult, StatementResult},
+};
+
+/// The largest batch one request may start.
+pub const MAX_BATCH: usize = 10;
+
+/// How many jobs of a batch are waited on at once.
+const BATCH_WAITS: usize = 8;
+
+/// A client of the Invaro API. Cheap to clone: clones share the connection pool and the rate
+/// limiter.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), invaro::Error> {
+/// let client = invaro::Client::from_env()?;
+/// let parsed = client.parse_file("invoice.pdf", invaro::DocumentKind::Invoice).await?;
+/// println!("{:#?}", parsed.output());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    api: generated::Client,
+    config: Config,
+}
+
+impl Client {
+    /// Starts building a client.
+    pub fn builder() -> crate::ClientBuilder {
+        crate::ClientBuilder::default()
+    }
+
+    /// A client configured from the environment: `INVARO_API_KEY` (required) and
+    /// `INVARO_BASE_URL` (optional).
+    pub fn from_env() -> Result<Self, Error> {
+        let key = std::env::var("INVARO_API_KEY").map_err(|_| {
+            Error::invalid("INVARO_API_KEY", "must be set to your API key")
+        })?;
+        let builder = Self::builder().api_key(key);
+        match std::env::var("INVARO_BASE_URL") {
+            Ok(url) if !url.is_empty() => builder.base_url(url).build(),
+            _ => builder.build(),
+        }
+    }
+
+    pub(crate) fn from_parts(config: Config, http: reqwest::Client) -> Result<Self, Error> {
+        let hooks = Hooks::new(&config)?;
+        let api = generated::Client::new_with_client(&config.base_url, http, hooks);
+        Ok(Self {
+            inner: Arc::new(Inner { api, config }),
+        })
+    }
+
+    /// The settings this client runs with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The generated client, for every operation of the API. Its calls go through the same
+    /// authentication, rate limiting and retries; run them with [`call`](Self::call) to get
+    /// this crate's [`Error`].
+    pub fn api(&self) -> &generated::Client {
+        &self.inner.api
+    }
+
+    /// Runs a call of the generated client and returns its body, or an [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let files = client.call(client.api().list_files(None, None, None, None)).await?;
+    /// println!("{} files", files.data.total.unwrap_or_default());
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<T>(
+        &self,
+        future: impl Future<
+            Output = Result<
+                progenitor_client::ResponseValue<T>,
+                progenitor_client::Error<types::ErrorEnvelope>,
+            >,
+        >,
+    ) -> Result<T, Error> {
+        hooks::call(future).await
+    }
+
+    /// Starts parsing an uploaded document (its `doc_id`).
+    pub async fn start_job(&self, kind: DocumentKind, document_id: &str) -> Result<Job, Error> {
+        let request = types::StartJobRequest {
+            document_id: document_id.to_string(),
+            callback_url: None,
+        };
+        let started = match kind {
+            DocumentKind::Invoice => self.call(self.api().process_invoices(&request)).await?,
+            DocumentKind::Statement => self.call(self.api().process_statements(&request)).await?,
+        };
+        Ok(Job::resume(self, kind, started.data.job_id))
+    }
+
+    /// The job `job_id`, to check or wait on (same as [`Job::resume`]).
+    pub fn job(&self, kind: DocumentKind, job_id: impl Into<String>) -> Job {
+        Job::resume(self, kind, job_id)
+    }
+
+    /// Uploads a file, parses it and waits for the result, in one call.
+    pub async fn parse_file(
+        &self,
+        path: impl AsRef<Path>,
+        kind: DocumentKind,
+    ) -> Result<ParsedDocument, Error> {
+        let uploaded = self.upload(&[Upload::path(path.as_ref())]).await?;
+        let document = uploaded.first().ok_or_else(|| {
+            Error::invalid("upload response", "lists no file for the one uploaded")
+        })?;
+        self.start_job(kind, &document.doc_id).await?.wait().await
+    }
+
+    /// Parses many uploaded documents: starts them in batches of at most ten, then waits on
+    /// all of them a few at a time. One document failing does not stop the others: the report
+    /// says what became of each.
+    pub async fn parse_batch(
+        &self,
+        kind: DocumentKind,
+        document_ids: &[String],
+    ) -> Result<BatchReport, Error> {
+        if document_ids.is_empty() {
+            return Err(Error::invalid("parse_batch", "needs at least one document id"));
+        }
+        let mut started = Vec::with_capacity(document_ids.len());
+        for chunk in document_ids.chunks(MAX_BATCH) {
+            started.extend(self.start_batch(kind, chunk).await);
+        }
+        let outcomes = futures::stream::iter(started)
+            .map(|(document_id, job)| async move {
+                let result = match job {
+                    Ok(job) => job.wait().await.map_err(Arc::new),
+                    Err(e) => Err(e),
+                };
+                BatchOutcome { document_id, result }
+            })
+            .buffered(BATCH_WAITS)
+            .collect()
+            .await;
+        Ok(BatchReport { outcomes })
+    }
+
+    /// Starts one batch of at most ten documents; on failure every document of it carries
+    /// the same error.
+    async fn start_batch(
+        &self,
+        kind: DocumentKind,
+        ids: &[String],
+    ) -> Vec<(String, Result<Job, Arc<Error>>)> {
+        let request = types::BatchRequest {
+            files: ids
+                .iter()
+                .map(|id| types::DocumentRef {
+                    document_id: id.clone(),
+                })
+                .collect(),
+            callback_url: None,
+        };
+        // The API counts each document of a batch as one request.
+        self.api().inner.reserve(ids.len() as u32 - 1).await;
+        let started = match kind {
+            DocumentKind::Invoice => self.call(self.api().process_invoices_batch(&request)).await,
+            DocumentKind::Statement => {
+                self.call(self.api().process_statements_batch(&request)).await
+            }
+        };
+        match started {
+            Ok(batch) if batch.data.job_ids.len() == ids.len() => ids
+                .iter()
+                .zip(batch.data.job_ids)
+                .map(|(id, job_id)| (id.clone(), Ok(Job::resume(self, kind, job_id))))
+                .collect(),
+            Ok(batch) => {
+                let e = Arc::new(Error::invalid(
+                    format!("batch {}", batch.data.batch_id),
+                    format!("started {} jobs for {} documents", batch.data.job_ids.len(), ids.len()),
+                ));
+                ids.iter().map(|id| (id.clone(), Err(e.clone()))).collect()
+            }
+            Err(e) => {
+                let e = Arc::new(e);
+                ids.iter().map(|id| (id.clone(), Err(e.clone()))).collect()
+            }
+        }
+    }
+}
+
+/// What a job parsed out of a document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParsedDocument {
+    kind: DocumentKind,
+    job: types::Job,
+}
+
+impl ParsedDocument {
+    pub(crate) fn new(kind: DocumentKind, job: types::Job) -> Self {
+        Self { kind, job }
+    }
+
+    /// The job that parsed it.
+    pub fn job_id(&self) -> &str {
+        &self.job.job_id
+    }
+
+    /// The kind of document.
+    pub fn kind(&self) -> DocumentKind {
+        self.kind
+    }
+
+    /// The final job record, as the server sent it.
+    pub fn job(&self) -> &types::Job {
+        &self.job
+    }
+
+    /// The parsed content as JSON (from `result` or `results`, whichever the server sent).
+    pub fn output(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.job.output().map(|output| &output.0)
+    }
+
+    /// The content as a typed invoice.
+    pub fn invoice(&self) -> Result<InvoiceResult, Error> {
+        self.typed()
+    }
+
+    /// The content as a typed bank statement.
+    pub fn statement(&self) -> Result<StatementResult, Error> {
+        self.typed()
+    }
+
+    fn typed<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        let output = self.output().cloned().unwrap_or_default();
+        serde_json::from_value(serde_json::Value::Object(output)).map_err(|e| {
+            let body = serde_json::to_vec(&self.output()).unwrap_or_default();
+            Error::decode(None, &body, e)
+        })
+    }
+}
+
+/// What became of each document of a [`Client::parse_batch`], in the order given.
+#[derive(Debug)]
+pub struct BatchReport {
+    /// One entry per document.
+    pub outcomes: Vec<BatchOutcome>,
+}
+
+/// What became of one document of a batch.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    /// The document.
+    pub document_id: String,
+    /// What it parsed into, or why not (shared when a whole batch request failed).
+    pub result: Result<ParsedDocument, Arc<Error>>,
+}
+
+impl BatchReport {
+    /// The documents that parsed.
+    pub fn succeeded(&self) -> impl Iterator<Item = (&str, &ParsedDocument)> {
+        self.outcomes
+            .iter()
+            .filter_map(|o| o.result.as_ref().ok().map(|doc| (o.document_id.as_str(), doc)))
+    }
+
+    /// The documents that did not, with why.
+    pub fn failed(&self) -> impl Iterator<Item = (&str, &Error)> {
+        self.outcomes
+            .iter()
+            .filter_map(|o| o.result.as_ref().err().map(|e| (o.document_id.as_str(), &**e)))
+    }
+
+    /// Whether every document parsed.
+    pub fn all_succeeded(&self) -> bool {
+        self.outcomes.iter().all(|o| o.result.is_ok())
+    }
+}

@@ -1,0 +1,223 @@
+//! The settings of a [`Client`] and the builder that checks them.
+
+use std::{net::IpAddr, time::Duration};
+
+use reqwest::Url;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{Client, Error, PollPolicy, RateLimit, RetryPolicy};
+
+/// The production API.
+pub const DEFAULT_BASE_URL: &str = "https://api.invaro.ai/api/v1";
+
+/// The settings a [`Client`] runs with. Read them back with [`Client::config`].
+///
+/// Defaults: the production base URL, 30 s per attempt, 10 s to connect, the default
+/// [`RetryPolicy`], [`PollPolicy`] and [`RateLimit`] (60 requests per minute), and a
+/// `invaro-rust/<version>` user agent.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// The API key, redacted in `Debug`.
+    pub api_key: SecretString,
+    /// Where the API lives, without a trailing slash.
+    pub base_url: String,
+    /// How long one attempt of a call may take.
+    pub timeout: Duration,
+    /// How long opening a connection may take (only for the HTTP client the SDK builds).
+    pub connect_timeout: Duration,
+    /// How failed calls are retried.
+    pub retry: RetryPolicy,
+    /// How jobs are polled.
+    pub poll: PollPolicy,
+    /// The client-side rate limit.
+    pub rate_limit: RateLimit,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+/// Builds a [`Client`]; every setting has a default but the API key.
+///
+/// ```
+/// use std::time::Duration;
+/// let client = invaro::Client::builder()
+///     .api_key("sk_test_123")
+///     .timeout(Duration::from_secs(10))
+///     .rate_limit(invaro::RateLimit::per_minute(30))
+///     .build()?;
+/// assert_eq!(client.config().base_url, "https://api.invaro.ai/api/v1");
+/// assert!(!format!("{client:?}").contains("sk_test_123"));
+/// # Ok::<(), invaro::Error>(())
+/// ```
+#[derive(Debug, Default)]
+#[must_use]
+pub struct ClientBuilder {
+    api_key: Option<SecretString>,
+    base_url: Option<String>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    poll: Option<PollPolicy>,
+    rate_limit: Option<RateLimit>,
+    user_agent: Option<String>,
+    http_client: Option<reqwest::Client>,
+}
+
+impl ClientBuilder {
+    /// The API key sent as `Authorization: Bearer <key>`. Required.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(SecretString::from(key.into()));
+        self
+    }
+
+    /// Where the API lives. Default [`DEFAULT_BASE_URL`]. Plain `http://` is accepted only
+    /// for loopback hosts (a local sandbox).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// How long one attempt of a call may take. Default 30 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How long opening a connection may take. Default 10 s. Ignored with
+    /// [`http_client`](Self::http_client), whose own setting applies.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How failed calls are retried. Default [`RetryPolicy::default`].
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// How jobs are polled. Default [`PollPolicy::default`].
+    pub fn poll(mut self, policy: PollPolicy) -> Self {
+        self.poll = Some(policy);
+        self
+    }
+
+    /// The client-side rate limit shared by every call. Default 60 per minute.
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// The `User-Agent` header. Default `invaro-rust/<version>`.
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = Some(agent.into());
+        self
+    }
+
+    /// Sends through this HTTP client (proxies, custom roots...) instead of one the SDK builds.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let api_key = self.api_key.ok_or_else(|| {
+            Error::invalid("api_key", "is required: call api_key() or set INVARO_API_KEY")
+        })?;
+        check_key(&api_key)?;
+        let base_url = check_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let config = Config {
+            api_key,
+            base_url,
+            timeout: self.timeout.unwrap_or(Duration::from_secs(30)),
+            connect_timeout: self.connect_timeout.unwrap_or(Duration::from_secs(10)),
+            retry: self.retry.unwrap_or_default(),
+            poll: self.poll.unwrap_or_default(),
+            rate_limit: self.rate_limit.unwrap_or_default(),
+            user_agent: self
+                .user_agent
+                .unwrap_or_else(|| concat!("invaro-rust/", env!("CARGO_PKG_VERSION")).into()),
+        };
+        let http = match self.http_client {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(config.connect_timeout)
+                .build()
+                .map_err(|e| Error::invalid("http client", e.to_string()))?,
+        };
+        Client::from_parts(config, http)
+    }
+}
+
+fn check_key(key: &SecretString) -> Result<(), Error> {
+    let key = key.expose_secret();
+    if key.trim().is_empty() {
+        return Err(Error::invalid("api_key", "must not be empty"));
+    }
+    // Say what is wrong without echoing the secret.
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::invalid(
+            "api_key",
+            "must be printable ASCII without spaces",
+        ));
+    }
+    Ok(())
+}
+
+/// Parses the base URL and refuses plain HTTP to anything but this machine.
+fn check_base_url(raw: &str) -> Result<String, Error> {
+    let url = Url::parse(raw)
+        .map_err(|e| Error::invalid(format!("base_url {raw:?}"), format!("is not a URL: {e}")))?;
+    let host = url.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(Error::invalid(
+                format!("base_url {raw:?}"),
+                "must use https (plain http is allowed only for localhost and 127.0.0.1)",
+            ));
+        }
+        other => {
+            return Err(Error::invalid(
+                format!("base_url {raw:?}"),
+                format!("has scheme {other:?}; use https"),
+            ));
+        }
+    }
+    Ok(raw.trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_reaches_this_machine() {
+        for ok in [
+            "https://api.invaro.ai/api/v1",
+            "http://127.0.0.1:8080/api/v1",
+            "http://localhost/api/v1",
+            "http://[::1]:9/api/v1",
+        ] {
+            assert!(check_base_url(ok).is_ok(), "{ok}");
+        }
+        for bad in ["http://api.invaro.ai/api/v1", "http://10.0.0.1/", "ftp://x", "nope"] {
+            let e = check_base_url(bad).unwrap_err().to_string();
+            assert!(e.contains("base_url"), "{e}");
+        }
+    }
+
+    #[test]
+    fn keys_are_checked_without_being_echoed() {
+        let e = check_key(&SecretString::from("bad key\n")).unwrap_err().to_string();
+        assert!(e.contains("api_key") && !e.contains("bad key"), "{e}");
+        assert!(check_key(&SecretString::from(" ")).is_err());
+    }
+}

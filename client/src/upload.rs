@@ -1,0 +1,310 @@
+//! File uploads: the two multipart operations progenitor cannot generate, written by hand.
+//!
+//! Every file is checked before a byte is sent (PDF, JPEG or PNG by its first bytes, not empty,
+//! at most 10 MB, at most 50 per request) and then streamed from disk with a known length, so
+//! memory does not grow with file size. A retried upload re-opens its files.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use progenitor_client::{ClientInfo, ResponseValue};
+use reqwest::{
+    Body, Method,
+    multipart::{Form, Part},
+};
+use tokio::io::AsyncReadExt;
+
+use crate::{Error, generated, generated::types};
+
+/// The largest file the API accepts: 10 MB.
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+/// The most files one upload may carry.
+pub const MAX_FILES: usize = 50;
+
+/// One file to upload: from a path (streamed) or from bytes in memory.
+///
+/// ```
+/// let from_disk = invaro::Upload::path("statements/march.pdf");
+/// let in_memory = invaro::Upload::bytes("scan.png", vec![0x89, b'P', b'N', b'G']);
+/// assert_eq!(in_memory.file_name(), "scan.png");
+/// # let _ = from_disk;
+/// ```
+#[derive(Clone, Debug)]
+pub struct Upload {
+    name: String,
+    source: Source,
+}
+
+#[derive(Clone, Debug)]
+enum Source {
+    Path(PathBuf),
+    Bytes(Bytes),
+}
+
+impl Upload {
+    /// A file on disk, streamed when sent.
+    pub fn path(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let name = path
+            .file_name()
+            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        Self {
+            name,
+            source: Source::Path(path),
+        }
+    }
+
+    /// Bytes in memory, sent under `file_name`.
+    pub fn bytes(file_name: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+        Self {
+            name: file_name.into(),
+            source: Source::Bytes(bytes.into()),
+        }
+    }
+
+    /// The name the file is sent under.
+    pub fn file_name(&self) -> &str {
+        &self.name
+    }
+
+    /// What to call the file in an error: its path, or its name.
+    fn label(&self) -> String {
+        match &self.source {
+            Source::Path(path) => path.display().to_string(),
+            Source::Bytes(_) => self.name.clone(),
+        }
+    }
+}
+
+/// How far an upload has got: bytes sent so far, out of the total of every file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UploadProgress {
+    /// Bytes sent so far in this attempt.
+    pub sent: u64,
+    /// Bytes to send in all.
+    pub total: u64,
+}
+
+/// A callback told of every chunk sent.
+pub type ProgressFn = Arc<dyn Fn(UploadProgress) + Send + Sync>;
+
+/// A file that passed the checks.
+#[derive(Clone, Debug)]
+pub(crate) struct Checked {
+    upload: Upload,
+    len: u64,
+    mime: &'static str,
+}
+
+/// Checks every file against the API's rules, reading no more than its first bytes.
+pub(crate) async fn check(files: &[Upload]) -> Result<Vec<Checked>, Error> {
+    if files.is_empty() {
+        return Err(Error::invalid("upload", "needs at least one file"));
+    }
+    if files.len() > MAX_FILES {
+        return Err(Error::invalid(
+            "upload",
+            format!("carries {} files; at most {MAX_FILES} are allowed", files.len()),
+        ));
+    }
+    let mut checked = Vec::with_capacity(files.len());
+    for upload in files {
+        checked.push(check_one(upload).await?);
+    }
+    Ok(checked)
+}
+
+async fn check_one(upload: &Upload) -> Result<Checked, Error> {
+    let label = upload.label();
+    let (len, head) = match &upload.source {
+        Source::Bytes(bytes) => (bytes.len() as u64, bytes.slice(..bytes.len().min(8)).to_vec()),
+        Source::Path(path) => read_head(path)
+            .await
+            .map_err(|e| Error::invalid(&label, format!("cannot be read: {e}")))?,
+    };
+    if len == 0 {
+        return Err(Error::invalid(label, "is empty"));
+    }
+    if len > MAX_FILE_BYTES {
+        return Err(Error::invalid(
+            label,
+            format!("is {len} bytes; the API accepts at most {MAX_FILE_BYTES} (10 MB)"),
+        ));
+    }
+    let mime = sniff(&head).ok_or_else(|| {
+        Error::invalid(&label, "is not a PDF, JPEG or PNG (judged by its first bytes)")
+    })?;
+    Ok(Checked {
+        upload: upload.clone(),
+        len,
+        mime,
+    })
+}
+
+/// The size of a file and its first 8 bytes.
+async fn read_head(path: &Path) -> std::io::Result<(u64, Vec<u8>)> {
+    let file = tokio::fs::File::open(path).await?;
+    let len = file.metadata().await?.len();
+    let mut head = Vec::with_capacity(8);
+    file.take(8).read_to_end(&mut head).await?;
+    Ok((len, head))
+}
+
+/// The media type of a document by its magic number.
+pub fn sniff(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+/// The multipart form of one attempt: each file a lazily opened stream of known length.
+fn form(files: &[Checked], progress: Option<&ProgressFn>) -> Form {
+    let total = files.iter().map(|f| f.len).sum();
+    let sent = Arc::new(AtomicU64::new(0));
+    files.iter().fold(Form::new(), |form, file| {
+        let mut chunks = match &file.upload.source {
+            Source::Bytes(bytes) => futures::stream::iter([Ok(bytes.clone())]).boxed(),
+            Source::Path(path) => file_stream(path.clone()),
+        };
+        if let Some(progress) = progress.cloned() {
+            let sent = sent.clone();
+            chunks = chunks
+                .inspect_ok(move |chunk| {
+                    let len = chunk.len() as u64;
+                    let sent = sent.fetch_add(len, Ordering::Relaxed) + len;
+                    progress(UploadProgress { sent, total });
+                })
+                .boxed();
+        }
+        let part = Part::stream_with_length(Body::wrap_stream(chunks), file.len)
+            .file_name(file.upload.name.clone())
+            .mime_str(file.mime)
+            .expect("sniffed media types are valid");
+        form.part("files", part)
+    })
+}
+
+type Chunks = futures::stream::BoxStream<'static, std::io::Result<Bytes>>;
+
+/// The file's bytes, opened only when the first chunk is wanted.
+fn file_stream(path: PathBuf) -> Chunks {
+    futures::stream::once(tokio::fs::File::open(path))
+        .map_ok(tokio_util::io::ReaderStream::new)
+        .try_flatten()
+        .boxed()
+}
+
+/// Which upload route to use.
+#[derive(Clone, Copy)]
+enum Route {
+    Documents,
+    Files,
+}
+
+/// Sends checked files to `route`, through the same hooks as every other call.
+async fn send<T: serde::de::DeserializeOwned>(
+    api: &generated::Client,
+    route: Route,
+    files: &[Checked],
+    progress: Option<&ProgressFn>,
+) -> Result<ResponseValue<T>, progenitor_client::Error<types::ErrorEnvelope>> {
+    let (path, operation) = match route {
+        Route::Documents => ("/parse/upload", "upload_documents"),
+        Route::Files => ("/files/upload", "upload_files"),
+    };
+    let url = format!("{}{path}", api.baseurl());
+    let http = api.client();
+    let make = || {
+        let mut request = http
+            .request(Method::POST, &url)
+            .multipart(form(files, progress))
+            .build()
+            .expect("a multipart POST to the configured base URL is a valid request");
+        api.inner().prepare(&mut request);
+        request
+    };
+    // Each file counts as one request against the API's rate limit.
+    api.inner().reserve(files.len() as u32 - 1).await;
+    let response = api.inner().send(http, operation, make).await?;
+    match response.status().as_u16() {
+        200 => ResponseValue::from_response(response).await,
+        400 | 401 | 429 | 500 => Err(progenitor_client::Error::ErrorResponse(
+            ResponseValue::from_response(response).await?,
+        )),
+        _ => Err(progenitor_client::Error::UnexpectedResponse(response)),
+    }
+}
+
+/// The hand-written operations, on the generated client under the names progenitor would give
+/// them, with the same kind of signature.
+impl generated::Client {
+    /// Upload Documents: sends files to `POST /parse/upload`; each `doc_id` in the answer is a
+    /// `document_id` for the parse calls.
+    pub async fn upload_documents(
+        &self,
+        files: &[Upload],
+    ) -> Result<ResponseValue<types::UploadResponse>, progenitor_client::Error<types::ErrorEnvelope>>
+    {
+        let checked = check(files).await.map_err(invalid_request)?;
+        send(self, Route::Documents, &checked, None).await
+    }
+
+    /// Upload Files: sends files to `POST /files/upload`, which validates them and answers
+    /// with each file's id, type and page count.
+    pub async fn upload_files(
+        &self,
+        files: &[Upload],
+    ) -> Result<
+        ResponseValue<types::FileUploadResponse>,
+        progenitor_client::Error<types::ErrorEnvelope>,
+    > {
+        let checked = check(files).await.map_err(invalid_request)?;
+        send(self, Route::Files, &checked, None).await
+    }
+}
+
+fn invalid_request(e: Error) -> progenitor_client::Error<types::ErrorEnvelope> {
+    progenitor_client::Error::InvalidRequest(e.to_string())
+}
+
+impl crate::Client {
+    /// Uploads documents for parsing (`POST /parse/upload`) and returns one entry per file, in
+    /// order; each `doc_id` is what [`start_job`](crate::Client::start_job) takes.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let uploaded = client.upload(&[invaro::Upload::path("invoice.pdf")]).await?;
+    /// println!("document id: {}", uploaded[0].doc_id);
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload(&self, files: &[Upload]) -> Result<Vec<types::UploadedDocument>, Error> {
+        self.upload_with_progress(files, None).await
+    }
+
+    /// Like [`upload`](Self::upload), telling `progress` of every chunk sent (a retried
+    /// upload starts counting again).
+    pub async fn upload_with_progress(
+        &self,
+        files: &[Upload],
+        progress: Option<ProgressFn>,
+    ) -> Result<Vec<types::UploadedDocument>, Error> {
+        let checked = check(files).await?;
+        let response: types::UploadResponse =
+            crate::hooks::call(send(self.api(), Route::Documents, &checked, progress.as_ref()))
+                .await?;
+        Ok(response.data.files)
+    }
+}
