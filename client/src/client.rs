@@ -47,9 +47,8 @@ impl Client {
     /// A client configured from the environment: `INVARO_API_KEY` (required) and
     /// `INVARO_BASE_URL` (optional).
     pub fn from_env() -> Result<Self, Error> {
-        let key = std::env::var("INVARO_API_KEY").map_err(|_| {
-            Error::invalid("INVARO_API_KEY", "must be set to your API key")
-        })?;
+        let key = std::env::var("INVARO_API_KEY")
+            .map_err(|_| Error::invalid("INVARO_API_KEY", "must be set to your API key"))?;
         let builder = Self::builder().api_key(key);
         match std::env::var("INVARO_BASE_URL") {
             Ok(url) if !url.is_empty() => builder.base_url(url).build(),
@@ -137,7 +136,10 @@ impl Client {
         document_ids: &[String],
     ) -> Result<BatchReport, Error> {
         if document_ids.is_empty() {
-            return Err(Error::invalid("parse_batch", "needs at least one document id"));
+            return Err(Error::invalid(
+                "parse_batch",
+                "needs at least one document id",
+            ));
         }
         let mut started = Vec::with_capacity(document_ids.len());
         for chunk in document_ids.chunks(MAX_BATCH) {
@@ -149,7 +151,10 @@ impl Client {
                     Ok(job) => job.wait().await.map_err(Arc::new),
                     Err(e) => Err(e),
                 };
-                BatchOutcome { document_id, result }
+                BatchOutcome {
+                    document_id,
+                    result,
+                }
             })
             .buffered(BATCH_WAITS)
             .collect()
@@ -178,7 +183,8 @@ impl Client {
         let started = match kind {
             DocumentKind::Invoice => self.call(self.api().process_invoices_batch(&request)).await,
             DocumentKind::Statement => {
-                self.call(self.api().process_statements_batch(&request)).await
+                self.call(self.api().process_statements_batch(&request))
+                    .await
             }
         };
         match started {
@@ -190,7 +196,11 @@ impl Client {
             Ok(batch) => {
                 let e = Arc::new(Error::invalid(
                     format!("batch {}", batch.data.batch_id),
-                    format!("started {} jobs for {} documents", batch.data.job_ids.len(), ids.len()),
+                    format!(
+                        "started {} jobs for {} documents",
+                        batch.data.job_ids.len(),
+                        ids.len()
+                    ),
                 ));
                 ids.iter().map(|id| (id.clone(), Err(e.clone()))).collect()
             }
@@ -272,16 +282,22 @@ pub struct BatchOutcome {
 impl BatchReport {
     /// The documents that parsed.
     pub fn succeeded(&self) -> impl Iterator<Item = (&str, &ParsedDocument)> {
-        self.outcomes
-            .iter()
-            .filter_map(|o| o.result.as_ref().ok().map(|doc| (o.document_id.as_str(), doc)))
+        self.outcomes.iter().filter_map(|o| {
+            o.result
+                .as_ref()
+                .ok()
+                .map(|doc| (o.document_id.as_str(), doc))
+        })
     }
 
     /// The documents that did not, with why.
     pub fn failed(&self) -> impl Iterator<Item = (&str, &Error)> {
-        self.outcomes
-            .iter()
-            .filter_map(|o| o.result.as_ref().err().map(|e| (o.document_id.as_str(), &**e)))
+        self.outcomes.iter().filter_map(|o| {
+            o.result
+                .as_ref()
+                .err()
+                .map(|e| (o.document_id.as_str(), &**e))
+        })
     }
 
     /// Whether every document parsed.

@@ -123,7 +123,10 @@ impl ClientBuilder {
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let api_key = self.api_key.ok_or_else(|| {
-            Error::invalid("api_key", "is required: call api_key() or set INVARO_API_KEY")
+            Error::invalid(
+                "api_key",
+                "is required: call api_key() or set INVARO_API_KEY",
+            )
         })?;
         check_key(&api_key)?;
         let base_url = check_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
@@ -208,7 +211,12 @@ mod tests {
         ] {
             assert!(check_base_url(ok).is_ok(), "{ok}");
         }
-        for bad in ["http://api.invaro.ai/api/v1", "http://10.0.0.1/", "ftp://x", "nope"] {
+        for bad in [
+            "http://api.invaro.ai/api/v1",
+            "http://10.0.0.1/",
+            "ftp://x",
+            "nope",
+        ] {
             let e = check_base_url(bad).unwrap_err().to_string();
             assert!(e.contains("base_url"), "{e}");
         }
@@ -216,7 +224,9 @@ mod tests {
 
     #[test]
     fn keys_are_checked_without_being_echoed() {
-        let e = check_key(&SecretString::from("bad key\n")).unwrap_err().to_string();
+        let e = check_key(&SecretString::from("bad key\n"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("api_key") && !e.contains("bad key"), "{e}");
         assert!(check_key(&SecretString::from(" ")).is_err());
     }

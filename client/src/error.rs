@@ -180,7 +180,11 @@ impl Error {
         }
     }
 
-    pub(crate) fn decode(status: Option<StatusCode>, body: &[u8], source: serde_json::Error) -> Self {
+    pub(crate) fn decode(
+        status: Option<StatusCode>,
+        body: &[u8],
+        source: serde_json::Error,
+    ) -> Self {
         Self::Decode {
             status,
             body: snippet(body),

@@ -204,6 +204,8 @@ impl ClientHooks<Hooks> for generated::Client {
             return self.client().execute(request).await;
         }
         let make = || request.try_clone().expect("checked to be clonable above");
-        self.inner().send(self.client(), info.operation_id, make).await
+        self.inner()
+            .send(self.client(), info.operation_id, make)
+            .await
     }
 }

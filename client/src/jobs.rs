@@ -239,7 +239,10 @@ impl Poll {
             JobStatus::Completed => self.done = true,
             JobStatus::Failed => {
                 self.done = true;
-                let message = current.error.clone().unwrap_or_else(|| "no reason given".into());
+                let message = current
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "no reason given".into());
                 return Some(Err(Error::JobFailed {
                     job_id: job.id.clone(),
                     message,
@@ -247,9 +250,10 @@ impl Poll {
             }
             _ => {}
         }
-        let changed = self.last.as_ref().is_none_or(|last| {
-            last.status != current.status || last.progress != current.progress
-        });
+        let changed = self
+            .last
+            .as_ref()
+            .is_none_or(|last| last.status != current.status || last.progress != current.progress);
         self.last = Some(current.clone());
         changed.then_some(Ok(current))
     }

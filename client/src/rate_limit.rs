@@ -123,7 +123,9 @@ impl Limiter {
         let reset = number("x-ratelimit-reset").map(crate::retry::until_unix);
         let mut window = shared.lock();
         if let Some(remaining) = remaining {
-            window.remaining = window.remaining.min(remaining.try_into().unwrap_or(u32::MAX));
+            window.remaining = window
+                .remaining
+                .min(remaining.try_into().unwrap_or(u32::MAX));
         }
         if let Some(reset) = reset {
             window.resets_at = window.resets_at.max(Instant::now() + reset);
@@ -134,7 +136,9 @@ impl Limiter {
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Window> {
         // The window holds plain numbers: a panic elsewhere cannot leave it inconsistent.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -179,7 +183,11 @@ mod tests {
         headers.insert("x-ratelimit-remaining", "500".parse().unwrap());
         limiter.observe(&headers);
         limiter.acquire(4).await;
-        assert_eq!(start.elapsed(), Duration::from_secs(10), "still 4 left in this window");
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(10),
+            "still 4 left in this window"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -150,7 +150,12 @@ pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
 /// The wait a response asks for: `Retry-After` (seconds or an HTTP date), else the end of the
 /// rate-limit window (`X-RateLimit-Reset`, Unix seconds) when the response is a 429.
 pub(crate) fn server_delay(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     if let Some(value) = header("retry-after") {
         if let Ok(seconds) = value.parse::<u64>() {
             return Some(Duration::from_secs(seconds));
@@ -187,7 +192,10 @@ mod tests {
         assert_eq!(waits.len(), 5);
         for (n, wait) in waits.iter().enumerate() {
             let ceiling = Duration::from_millis(100 * (1 << n)).min(Duration::from_millis(300));
-            assert!(*wait <= ceiling, "wait {n} is {wait:?}, ceiling {ceiling:?}");
+            assert!(
+                *wait <= ceiling,
+                "wait {n} is {wait:?}, ceiling {ceiling:?}"
+            );
         }
     }
 
@@ -198,10 +206,22 @@ mod tests {
             .budget(Duration::from_secs(10));
         let backoff = Some(Duration::from_millis(100));
         let wait = |server, elapsed| policy.next_wait(backoff, server, elapsed);
-        assert_eq!(wait(Some(Duration::from_secs(2)), Duration::ZERO), Some(Duration::from_secs(2)));
-        assert_eq!(wait(Some(Duration::from_secs(600)), Duration::ZERO), Some(Duration::from_secs(5)));
-        assert_eq!(wait(Some(Duration::from_secs(2)), Duration::from_secs(9)), None);
-        assert_eq!(policy.next_wait(None, Some(Duration::from_secs(1)), Duration::ZERO), None);
+        assert_eq!(
+            wait(Some(Duration::from_secs(2)), Duration::ZERO),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            wait(Some(Duration::from_secs(600)), Duration::ZERO),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            wait(Some(Duration::from_secs(2)), Duration::from_secs(9)),
+            None
+        );
+        assert_eq!(
+            policy.next_wait(None, Some(Duration::from_secs(1)), Duration::ZERO),
+            None
+        );
     }
 
     #[test]
@@ -211,7 +231,10 @@ mod tests {
         let ok = StatusCode::SERVICE_UNAVAILABLE;
         assert_eq!(server_delay(ok, &headers), Some(Duration::from_secs(7)));
         let later = SystemTime::now() + Duration::from_secs(120);
-        headers.insert("retry-after", httpdate::fmt_http_date(later).parse().unwrap());
+        headers.insert(
+            "retry-after",
+            httpdate::fmt_http_date(later).parse().unwrap(),
+        );
         let delay = server_delay(ok, &headers).unwrap();
         assert!(delay > Duration::from_secs(100) && delay <= Duration::from_secs(120));
     }
@@ -219,20 +242,34 @@ mod tests {
     #[test]
     fn a_429_without_retry_after_waits_for_the_window_reset() {
         let mut headers = HeaderMap::new();
-        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap();
-        headers.insert("x-ratelimit-reset", (now.as_secs() + 30).to_string().parse().unwrap());
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap();
+        headers.insert(
+            "x-ratelimit-reset",
+            (now.as_secs() + 30).to_string().parse().unwrap(),
+        );
         let delay = server_delay(StatusCode::TOO_MANY_REQUESTS, &headers).unwrap();
         assert!(delay > Duration::from_secs(28) && delay <= Duration::from_secs(30));
-        assert_eq!(server_delay(StatusCode::SERVICE_UNAVAILABLE, &headers), None);
+        assert_eq!(
+            server_delay(StatusCode::SERVICE_UNAVAILABLE, &headers),
+            None
+        );
     }
 
     #[test]
     fn statuses_worth_retrying() {
         for code in [408, 429, 500, 502, 503, 504] {
-            assert!(is_retryable_status(StatusCode::from_u16(code).unwrap()), "{code}");
+            assert!(
+                is_retryable_status(StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
         }
         for code in [200, 400, 401, 403, 404, 409, 410, 501] {
-            assert!(!is_retryable_status(StatusCode::from_u16(code).unwrap()), "{code}");
+            assert!(
+                !is_retryable_status(StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
         }
     }
 }

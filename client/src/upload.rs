@@ -52,9 +52,10 @@ impl Upload {
     /// A file on disk, streamed when sent.
     pub fn path(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
-        let name = path
-            .file_name()
-            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         Self {
             name,
             source: Source::Path(path),
@@ -111,7 +112,10 @@ pub(crate) async fn check(files: &[Upload]) -> Result<Vec<Checked>, Error> {
     if files.len() > MAX_FILES {
         return Err(Error::invalid(
             "upload",
-            format!("carries {} files; at most {MAX_FILES} are allowed", files.len()),
+            format!(
+                "carries {} files; at most {MAX_FILES} are allowed",
+                files.len()
+            ),
         ));
     }
     let mut checked = Vec::with_capacity(files.len());
@@ -124,7 +128,10 @@ pub(crate) async fn check(files: &[Upload]) -> Result<Vec<Checked>, Error> {
 async fn check_one(upload: &Upload) -> Result<Checked, Error> {
     let label = upload.label();
     let (len, head) = match &upload.source {
-        Source::Bytes(bytes) => (bytes.len() as u64, bytes.slice(..bytes.len().min(8)).to_vec()),
+        Source::Bytes(bytes) => (
+            bytes.len() as u64,
+            bytes.slice(..bytes.len().min(8)).to_vec(),
+        ),
         Source::Path(path) => read_head(path)
             .await
             .map_err(|e| Error::invalid(&label, format!("cannot be read: {e}")))?,
@@ -139,7 +146,10 @@ async fn check_one(upload: &Upload) -> Result<Checked, Error> {
         ));
     }
     let mime = sniff(&head).ok_or_else(|| {
-        Error::invalid(&label, "is not a PDF, JPEG or PNG (judged by its first bytes)")
+        Error::invalid(
+            &label,
+            "is not a PDF, JPEG or PNG (judged by its first bytes)",
+        )
     })?;
     Ok(Checked {
         upload: upload.clone(),
@@ -302,9 +312,13 @@ impl crate::Client {
         progress: Option<ProgressFn>,
     ) -> Result<Vec<types::UploadedDocument>, Error> {
         let checked = check(files).await?;
-        let response: types::UploadResponse =
-            crate::hooks::call(send(self.api(), Route::Documents, &checked, progress.as_ref()))
-                .await?;
+        let response: types::UploadResponse = crate::hooks::call(send(
+            self.api(),
+            Route::Documents,
+            &checked,
+            progress.as_ref(),
+        ))
+        .await?;
         Ok(response.data.files)
     }
 }
