@@ -1,0 +1,356 @@
+//! The in-memory store: files, jobs, schemas, and the counters tests read through the handle.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use invaro::JobStatus;
+use serde_json::{Map, Value};
+use tokio::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, JobTimings};
+use crate::rate_limit::RateLimiter;
+
+/// The kind of document a job parses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DocKind {
+    /// An invoice (POST /parse/invoices).
+    Invoice,
+    /// A bank statement (POST /parse/statements).
+    BankStatement,
+}
+
+impl DocKind {
+    /// The name the API uses: `invoice` or `bank_statement`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invoice => "invoice",
+            Self::BankStatement => "bank_statement",
+        }
+    }
+
+    /// A guess from a file name, until a parse job says which it is.
+    fn guess(filename: &str) -> Self {
+        let name = filename.to_lowercase();
+        if name.contains("statement") || name.contains("bank") {
+            Self::BankStatement
+        } else {
+            Self::Invoice
+        }
+    }
+}
+
+/// A file format recognised by its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    Pdf,
+    Jpeg,
+    Png,
+}
+
+impl Format {
+    /// The format whose magic bytes `bytes` starts with, if any.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(b"%PDF-") {
+            Some(Self::Pdf)
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Self::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Self::Png)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Jpeg => "jpeg",
+            Self::Png => "png",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Pdf => "application/pdf",
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+        }
+    }
+}
+
+/// An uploaded file.
+pub(crate) struct StoredFile {
+    pub id: String,
+    pub filename: String,
+    pub storage_name: String,
+    pub bytes: Bytes,
+    pub format: Format,
+    pub kind: DocKind,
+    pub created_at: DateTime<Utc>,
+    pub sequence: u64,
+    pub deleted: bool,
+    pub last_job: Option<String>,
+}
+
+impl StoredFile {
+    /// Pages in a PDF (counted `/Type /Page` objects), 1 for an image.
+    pub fn page_count(&self) -> i64 {
+        if self.format != Format::Pdf {
+            return 1;
+        }
+        let text = String::from_utf8_lossy(&self.bytes).replace("/Type /Page", "/Type/Page");
+        let pages = text.matches("/Type/Page").count() - text.matches("/Type/Pages").count();
+        pages.max(1) as i64
+    }
+}
+
+/// Where a job is in its life, computed from its age.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Phase {
+    Pending,
+    Processing { progress: f64 },
+    Completed,
+    Failed,
+}
+
+impl Phase {
+    pub fn status(self) -> JobStatus {
+        match self {
+            Self::Pending => JobStatus::Pending,
+            Self::Processing { .. } => JobStatus::Processing,
+            Self::Completed => JobStatus::Completed,
+            Self::Failed => JobStatus::Failed,
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed)
+    }
+}
+
+/// A parse job. Its state is computed from its age, so no task runs per job.
+pub(crate) struct StoredJob {
+    pub id: String,
+    pub kind: DocKind,
+    pub document_id: String,
+    pub storage_name: String,
+    pub started: Instant,
+    pub created_at: DateTime<Utc>,
+    pub fails: bool,
+    pub result: Arc<Map<String, Value>>,
+}
+
+impl StoredJob {
+    /// The job's phase at `now` under `timings`.
+    pub fn phase(&self, now: Instant, timings: JobTimings) -> Phase {
+        let age = now.saturating_duration_since(self.started);
+        if age < timings.pending {
+            Phase::Pending
+        } else if age < timings.pending + timings.processing {
+            let done = (age - timings.pending).as_secs_f64() / timings.processing.as_secs_f64();
+            Phase::Processing {
+                progress: (done * 100.0).floor().clamp(1.0, 99.0),
+            }
+        } else if self.fails {
+            Phase::Failed
+        } else {
+            Phase::Completed
+        }
+    }
+
+    /// When the job last changed state (or now, while its progress rises).
+    pub fn updated_at(&self, now: Instant, timings: JobTimings) -> DateTime<Utc> {
+        let age = now.saturating_duration_since(self.started);
+        let changed = match self.phase(now, timings) {
+            Phase::Pending => Duration::ZERO,
+            Phase::Processing { .. } => age,
+            Phase::Completed | Phase::Failed => timings.pending + timings.processing,
+        };
+        self.created_at + chrono::Duration::from_std(changed).unwrap_or_default()
+    }
+
+    /// When the job finished, if it has.
+    pub fn finished_at(&self, now: Instant, timings: JobTimings) -> Option<DateTime<Utc>> {
+        self.phase(now, timings)
+            .is_final()
+            .then(|| self.updated_at(now, timings))
+    }
+}
+
+/// A custom extraction schema.
+pub(crate) struct StoredSchema {
+    pub id: String,
+    pub owner: usize,
+    pub name: String,
+    pub kind: DocKind,
+    pub description: Option<String>,
+    pub definition: Map<String, Value>,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Everything the API stores.
+#[derive(Default)]
+pub(crate) struct Store {
+    pub files: HashMap<String, StoredFile>,
+    pub jobs: HashMap<String, StoredJob>,
+    /// Job ids in creation order, for [`crate::SandboxHandle::jobs`].
+    pub job_order: Vec<String>,
+    pub schemas: Vec<StoredSchema>,
+    sequence: u64,
+}
+
+impl Store {
+    /// A number that grows with every stored item, for ids and newest-first ordering.
+    pub fn next_sequence(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    /// Stores an uploaded file and returns its id.
+    pub fn add_file(&mut self, filename: String, bytes: Bytes, format: Format) -> String {
+        let sequence = self.next_sequence();
+        let id = uuid_v4();
+        let now = Utc::now();
+        let storage_name = format!(
+            "{}{sequence:03}_{}",
+            now.timestamp_nanos_opt().unwrap_or_default(),
+            filename
+        );
+        let file = StoredFile {
+            id: id.clone(),
+            kind: DocKind::guess(&filename),
+            filename,
+            storage_name,
+            bytes,
+            format,
+            created_at: now,
+            sequence,
+            deleted: false,
+            last_job: None,
+        };
+        self.files.insert(id.clone(), file);
+        id
+    }
+}
+
+/// A random UUID (version 4) in its usual text form.
+pub(crate) fn uuid_v4() -> String {
+    let mut bytes = [0u8; 16];
+    bytes.iter_mut().for_each(|b| *b = fastrand::u8(..));
+    bytes[6] = (bytes[6] & 0x0F) | 0x40;
+    bytes[8] = (bytes[8] & 0x3F) | 0x80;
+    let hex = hex::encode(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// Counters of what the sandbox did, for tests to assert on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests received (all of them, including rejected and fault-injected ones).
+    pub requests: u64,
+    /// Responses sent, by HTTP status code.
+    pub responses_by_status: BTreeMap<u16, u64>,
+    /// Faults injected (a request can receive more than one, e.g. latency and truncation).
+    pub faults_injected: u64,
+    /// Parse jobs created.
+    pub jobs_created: u64,
+    /// Parse jobs started per document id: a value above 1 means a document was started twice.
+    pub job_starts_by_document: BTreeMap<String, u64>,
+    /// Webhook deliveries answered with a 2xx.
+    pub webhooks_delivered: u64,
+    /// Webhook deliveries abandoned after the last retry.
+    pub webhooks_abandoned: u64,
+}
+
+impl Stats {
+    /// Responses sent with `status`.
+    pub fn responses(&self, status: u16) -> u64 {
+        self.responses_by_status.get(&status).copied().unwrap_or(0)
+    }
+}
+
+/// A created job and its status at the time of the call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobSummary {
+    /// The job id.
+    pub job_id: String,
+    /// The document (upload `doc_id`) it parses.
+    pub document_id: String,
+    /// Invoice or bank statement.
+    pub kind: DocKind,
+    /// Its status now.
+    pub status: JobStatus,
+}
+
+/// The state shared by every request.
+pub(crate) struct Shared {
+    pub config: Config,
+    pub base_url: String,
+    pub store: Mutex<Store>,
+    pub stats: Mutex<Stats>,
+    pub rate: RateLimiter,
+    pub http: reqwest::Client,
+    pub shutdown: CancellationToken,
+    fault_sequence: AtomicU64,
+}
+
+/// A cheap handle on [`Shared`].
+pub(crate) type AppState = Arc<Shared>;
+
+impl Shared {
+    pub fn new(config: Config, base_url: String, shutdown: CancellationToken) -> Self {
+        Self {
+            rate: RateLimiter::new(config.rate_limit, config.rate_window),
+            http: reqwest::Client::new(),
+            config,
+            base_url,
+            store: Mutex::default(),
+            stats: Mutex::default(),
+            shutdown,
+            fault_sequence: AtomicU64::new(0),
+        }
+    }
+
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().expect("store lock poisoned")
+    }
+
+    pub fn stats(&self) -> MutexGuard<'_, Stats> {
+        self.stats.lock().expect("stats lock poisoned")
+    }
+
+    /// The next request number for fault decisions.
+    pub fn next_fault_sequence(&self) -> u64 {
+        self.fault_sequence.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Every job with its status now, in creation order.
+    pub fn job_summaries(&self) -> Vec<JobSummary> {
+        let now = Instant::now();
+        let store = self.store();
+        store
+            .job_order
+            .iter()
+            .filter_map(|id| store.jobs.get(id))
+            .map(|job| JobSummary {
+                job_id: job.id.clone(),
+                document_id: job.document_id.clone(),
+                kind: job.kind,
+                status: job.phase(now, self.config.timings).status(),
+            })
+            .collect()
+    }
+}
