@@ -2,6 +2,7 @@
 
 pub mod codegen;
 pub mod files;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 

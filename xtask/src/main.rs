@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::codegen;
+use xtask::{codegen, sync};
 
 #[derive(Parser)]
 #[command(about = "Developer commands of the invaro workspace")]
@@ -20,11 +20,45 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Rebuild openapi.yaml from the upstream docs plus spec/overlay.yaml, and report the drift.
+    Sync {
+        /// Read this source (URL or path) instead of spec/sources.toml; may be repeated.
+        #[arg(long, value_name = "URL_OR_PATH", conflicts_with = "offline")]
+        from: Vec<String>,
+        /// Read only the vendored copy in spec/upstream (no network).
+        #[arg(long)]
+        offline: bool,
+        /// Write nothing; print the report and fail when openapi.yaml would change.
+        #[arg(long)]
+        check: bool,
+        /// Print the drift report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Work on the workspace at this folder instead (for tests).
+        #[arg(long, hide = true)]
+        root: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Codegen { check } => codegen::run(&codegen::Paths::default(), check),
+        Command::Sync {
+            from,
+            offline,
+            check,
+            json,
+            root,
+        } => {
+            let paths = root.map_or_else(sync::Paths::default, |root| sync::Paths::under(&root));
+            let options = sync::Options {
+                from,
+                offline,
+                check,
+                json,
+            };
+            sync::run(&paths, &options)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

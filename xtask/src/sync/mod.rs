@@ -1,0 +1,245 @@
+//! `cargo xtask sync`: turns the upstream API docs into `openapi.yaml`, deterministically, and
+//! tells a reviewer what changed in the API.
+//!
+//! fetch ([`source`]) -> extract fragments ([`extract`]) -> merge ([`merge`]) -> normalise
+//! ([`normalise`]) -> apply the curated corrections ([`overlay`]) -> write `openapi.yaml`, with a
+//! drift report ([`report`]) against the `openapi.yaml` it replaces. [`build`] is the pipeline
+//! over texts; [`run`] is the command around it (files, network, snapshot).
+
+pub mod extract;
+pub mod merge;
+pub mod normalise;
+pub mod overlay;
+pub mod report;
+pub mod source;
+mod yaml;
+
+use std::{
+    fs, io,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::{codegen, files, project_root};
+use overlay::Overlay;
+use report::Report;
+use source::{Kind, Material};
+
+/// The files the command reads and writes.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The workspace root: relative paths of `sources.toml` are relative to it.
+    pub root: PathBuf,
+    /// The OpenAPI document written by the sync.
+    pub spec: PathBuf,
+    /// The default sources.
+    pub sources: PathBuf,
+    /// The curated corrections.
+    pub overlay: PathBuf,
+    /// The vendored upstream material of the last sync.
+    pub vendored: PathBuf,
+    /// The committed snapshot of the generated client.
+    pub snapshot: PathBuf,
+}
+
+impl Paths {
+    /// The layout of a workspace rooted at `root`.
+    pub fn under(root: &Path) -> Paths {
+        Paths {
+            root: root.to_path_buf(),
+            spec: root.join("openapi.yaml"),
+            sources: root.join("spec/sources.toml"),
+            overlay: root.join("spec/overlay.yaml"),
+            vendored: root.join("spec/upstream"),
+            snapshot: root.join(codegen::SNAPSHOT),
+        }
+    }
+
+    /// `path` as messages show it: relative to the root when inside it.
+    fn show(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths::under(&project_root())
+    }
+}
+
+/// What the command was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Sources to read instead of `spec/sources.toml`.
+    pub from: Vec<String>,
+    /// Read the vendored material only.
+    pub offline: bool,
+    /// Write nothing; fail when `openapi.yaml` would change.
+    pub check: bool,
+    /// Print the report as JSON.
+    pub json: bool,
+}
+
+/// The result of the pipeline.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The new `openapi.yaml`.
+    pub spec: String,
+    /// What changed.
+    pub report: Report,
+}
+
+/// Runs the pipeline over upstream texts: `overlay` is the overlay's text (named `overlay_name`
+/// in messages), `current` the `openapi.yaml` being replaced, if any.
+pub fn build(
+    materials: &[Material],
+    overlay_name: &str,
+    overlay: &str,
+    current: Option<&str>,
+) -> Result<Outcome, String> {
+    let mut fragments = Vec::new();
+    let mut report = Report::default();
+    for material in materials {
+        let origin = material.origin();
+        match material.kind {
+            Kind::Index => {}
+            Kind::Page => {
+                let found = extract::from_page(&origin, &material.text)?;
+                if found.is_empty() {
+                    report.skipped_pages.push(origin.clone());
+                }
+                fragments.extend(found);
+            }
+            Kind::Document => fragments.push(extract::from_document(&origin, &material.text)?),
+        }
+        report.sources.push(origin);
+    }
+    if fragments.is_empty() {
+        return Err(format!(
+            "no OpenAPI document in the {} source(s) read ({} page(s) without a fenced yaml block)",
+            materials.len(),
+            report.skipped_pages.len()
+        ));
+    }
+    for fragment in &mut fragments {
+        normalise::relative_paths(&mut fragment.doc);
+    }
+    let mut doc = merge::merge(&fragments)?;
+    normalise::one_server(&mut doc);
+
+    let overlay = Overlay::parse(overlay_name, overlay)?;
+    let applied = overlay.apply(&mut doc)?;
+    let doc = normalise::order(doc, &overlay.path_order);
+    let spec = yaml::write(&doc)?;
+
+    let old = current
+        .and_then(|text| yaml::parse(text, 1).ok())
+        .unwrap_or(Value::Null);
+    report.operations = report::operations(&old, &doc);
+    report.stale_actions = applied.stale;
+    report.provided_upstream = applied.provided;
+    report.unknown_ordered_paths = overlay
+        .path_order
+        .iter()
+        .filter(|path| {
+            doc.get("paths")
+                .and_then(|p| p.get(path.as_str()))
+                .is_none()
+        })
+        .cloned()
+        .collect();
+    Ok(Outcome { spec, report })
+}
+
+/// The command `cargo xtask sync`: reads the sources (or the vendored copy), runs the pipeline,
+/// prints the report, then writes `openapi.yaml`, the snapshot and the vendored copy, or in check
+/// mode fails when `openapi.yaml` would change. On any error, nothing is written.
+pub fn run(paths: &Paths, options: &Options) -> Result<(), String> {
+    let materials = if options.offline {
+        source::read_vendored(&paths.vendored)?
+    } else if options.from.is_empty() {
+        source::fetch(&default_sources(paths)?)?
+    } else {
+        source::fetch(&options.from)?
+    };
+    let overlay = read(&paths.overlay)?
+        .ok_or_else(|| format!("{}: the overlay is missing", paths.show(&paths.overlay)))?;
+    let current = read(&paths.spec)?;
+    let outcome = build(
+        &materials,
+        &paths.show(&paths.overlay),
+        &overlay,
+        current.as_deref(),
+    )?;
+    print_report(&outcome.report, options.json)?;
+
+    let fix = if options.offline {
+        "cargo xtask sync --offline"
+    } else {
+        "cargo xtask sync"
+    };
+    if options.check {
+        return files::ensure_contents(&paths.spec, &outcome.spec, true, fix);
+    }
+    // Generated before anything is written: a spec the client cannot be built from is an error
+    // that must leave every file as it was.
+    let code = invaro_codegen::generate(&paths.show(&paths.spec), &outcome.spec)
+        .map_err(|e| format!("the synced spec cannot be turned into a client: {e}"))?;
+    if !options.offline {
+        source::vendor(&paths.vendored, &materials)?;
+    }
+    files::ensure_contents(&paths.spec, &outcome.spec, false, fix)?;
+    files::ensure_contents(&paths.snapshot, &code, false, codegen::FIX)
+}
+
+fn print_report(report: &Report, json: bool) -> Result<(), String> {
+    if json {
+        let text = serde_json::to_string_pretty(report)
+            .map_err(|e| format!("cannot write the report as JSON: {e}"))?;
+        println!("{text}");
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
+/// The contents of `path`, or `None` when it does not exist.
+fn read(path: &Path) -> Result<Option<String>, String> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: cannot be read: {e}", path.display())),
+    }
+}
+
+/// `spec/sources.toml`: `from = ["https://…", "relative/path.md"]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sources {
+    from: Vec<String>,
+}
+
+fn default_sources(paths: &Paths) -> Result<Vec<String>, String> {
+    let name = paths.show(&paths.sources);
+    let text = read(&paths.sources)?.ok_or_else(|| format!("{name}: missing"))?;
+    let sources: Sources = toml::from_str(&text).map_err(|e| format!("{name}: malformed: {e}"))?;
+    if sources.from.is_empty() {
+        return Err(format!("{name}: `from` lists no source"));
+    }
+    Ok(sources
+        .from
+        .into_iter()
+        .map(|s| {
+            if s.contains("://") || Path::new(&s).is_absolute() {
+                s
+            } else {
+                paths.root.join(s).display().to_string()
+            }
+        })
+        .collect())
+}
