@@ -219,7 +219,10 @@ mod tests {
 
     #[test]
     fn same_seed_and_sequence_decide_the_same() {
-        let rules = [FaultRule::status(503).rate(0.5), FaultRule::truncate().rate(0.5)];
+        let rules = [
+            FaultRule::status(503).rate(0.5),
+            FaultRule::truncate().rate(0.5),
+        ];
         let run = |seed| {
             (0..64)
                 .map(|n| decide(&rules, seed, n, &Method::GET, None, "/files"))

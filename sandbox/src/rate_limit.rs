@@ -111,7 +111,10 @@ mod tests {
     async fn a_window_allows_the_limit_then_refuses_until_it_resets() {
         let limiter = RateLimiter::new(3, Duration::from_secs(60));
         assert_eq!(limiter.charge("k", 2).map(|q| q.remaining), Ok(1));
-        assert!(limiter.charge("k", 2).is_err(), "2 more exceed the limit of 3");
+        assert!(
+            limiter.charge("k", 2).is_err(),
+            "2 more exceed the limit of 3"
+        );
         assert_eq!(limiter.charge("k", 1).map(|q| q.remaining), Ok(0));
         assert_eq!(limiter.charge("other", 1).map(|q| q.remaining), Ok(2));
         tokio::time::advance(Duration::from_secs(60)).await;

@@ -221,6 +221,10 @@ mod tests {
             .expect("a number");
         let closing = result["closing_balance"].as_str().expect("a string");
         assert_eq!(closing.replace(',', "").parse::<f64>().ok(), Some(last));
-        assert!(transactions.iter().all(|t| t["balance"].as_f64() >= Some(0.0)));
+        assert!(
+            transactions
+                .iter()
+                .all(|t| t["balance"].as_f64() >= Some(0.0))
+        );
     }
 }

@@ -12,18 +12,18 @@ use crate::faults;
 use crate::state::AppState;
 
 /// Counts the request and its response, and logs one line for it.
-pub(crate) async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn observe(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     state.stats().requests += 1;
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    *state
-        .stats()
-        .responses_by_status
-        .entry(status)
-        .or_default() += 1;
+    *state.stats().responses_by_status.entry(status).or_default() += 1;
     tracing::info!(
         "{method} {path} {status} {:.1} ms",
         started.elapsed().as_secs_f64() * 1000.0
@@ -51,7 +51,10 @@ pub(crate) async fn rate_limit(
         }
     };
     // Read after the handler: batches and uploads take more than one request.
-    state.rate.quota(&bucket).write_headers(response.headers_mut());
+    state
+        .rate
+        .quota(&bucket)
+        .write_headers(response.headers_mut());
     response
 }
 

@@ -23,11 +23,23 @@ pub(crate) const API_PREFIX: &str = "/api/v1";
 pub(crate) const OPERATIONS: &[(Method, &str, &str)] = &[
     (Method::POST, "/parse/upload", "uploadDocuments"),
     (Method::POST, "/parse/statements", "processStatements"),
-    (Method::GET, "/parse/statements/{job_id}", "getStatementStatus"),
-    (Method::POST, "/parse/statements/batch", "processStatementsBatch"),
+    (
+        Method::GET,
+        "/parse/statements/{job_id}",
+        "getStatementStatus",
+    ),
+    (
+        Method::POST,
+        "/parse/statements/batch",
+        "processStatementsBatch",
+    ),
     (Method::POST, "/parse/invoices", "processInvoices"),
     (Method::GET, "/parse/invoices/{job_id}", "getInvoiceStatus"),
-    (Method::POST, "/parse/invoices/batch", "processInvoicesBatch"),
+    (
+        Method::POST,
+        "/parse/invoices/batch",
+        "processInvoicesBatch",
+    ),
     (Method::GET, "/parse/{job_id}", "getGeneralJobStatus"),
     (Method::POST, "/schemas", "createSchema"),
     (Method::GET, "/schemas/list", "listSchemas"),

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Extension, Multipart, State};
 use axum::response::IntoResponse;
-use axum::Json;
 use chrono::Utc;
 use invaro::JobStatus;
 use invaro::generated::types::{
@@ -229,10 +229,7 @@ pub(crate) async fn statement_status(
 }
 
 /// GET /parse/invoices/{job_id}: bare unless the sandbox is told to envelope it.
-pub(crate) async fn invoice_status(
-    State(state): State<AppState>,
-    PathId(id): PathId,
-) -> ApiResult {
+pub(crate) async fn invoice_status(State(state): State<AppState>, PathId(id): PathId) -> ApiResult {
     let job = view(&state, &id, Some(DocKind::Invoice), Output::Result)?;
     Ok(if state.config.invoice_status_bare {
         Json(job).into_response()
@@ -246,10 +243,7 @@ pub(crate) async fn invoice_status(
 }
 
 /// GET /parse/{job_id}
-pub(crate) async fn general_status(
-    State(state): State<AppState>,
-    PathId(id): PathId,
-) -> ApiResult {
+pub(crate) async fn general_status(State(state): State<AppState>, PathId(id): PathId) -> ApiResult {
     let job = view(&state, &id, None, Output::Result)?;
     Ok(Json(JobResponse {
         success: true,
@@ -262,7 +256,9 @@ pub(crate) async fn general_status(
 fn view(state: &AppState, id: &str, kind: Option<DocKind>, output: Output) -> ApiResult<Job> {
     let valid = !id.is_empty()
         && id.len() <= 128
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !valid {
         return Err(ApiError::invalid_request(
             "Invalid job ID provided: use the `job_id` a start call returned \

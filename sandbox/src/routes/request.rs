@@ -52,9 +52,9 @@ impl FromRequest<AppState> for JsonBody {
             .ok_or_else(|| {
                 ApiError::validation(format!("the request body exceeds {limit} bytes"))
             })?;
-        serde_json::from_slice(&bytes)
-            .map(Self)
-            .map_err(|e| ApiError::invalid_request(format!("the request body is not valid JSON: {e}")))
+        serde_json::from_slice(&bytes).map(Self).map_err(|e| {
+            ApiError::invalid_request(format!("the request body is not valid JSON: {e}"))
+        })
     }
 }
 
@@ -186,14 +186,29 @@ mod tests {
     fn pages_default_to_1_and_20_and_stay_in_bounds() {
         assert_eq!(
             query(None, None).page().ok(),
-            Some(Page { number: 1, size: 20 })
+            Some(Page {
+                number: 1,
+                size: 20
+            })
         );
         assert_eq!(
             query(Some("3"), Some("100")).page().ok(),
-            Some(Page { number: 3, size: 100 })
+            Some(Page {
+                number: 3,
+                size: 100
+            })
         );
-        for (page, size) in [("0", "20"), ("1", "0"), ("1", "101"), ("x", "1"), ("1", "-5")] {
-            assert!(query(Some(page), Some(size)).page().is_err(), "{page} {size}");
+        for (page, size) in [
+            ("0", "20"),
+            ("1", "0"),
+            ("1", "101"),
+            ("x", "1"),
+            ("1", "-5"),
+        ] {
+            assert!(
+                query(Some(page), Some(size)).page().is_err(),
+                "{page} {size}"
+            );
         }
     }
 
