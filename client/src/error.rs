@@ -25,10 +25,10 @@ const BODY_SNIPPET: usize = 512;
 pub enum Error {
     /// The API answered with an error envelope.
     #[error("{0}")]
-    Api(ApiError),
+    Api(Box<ApiError>),
     /// The API refused the call for exceeding the rate limit, after every retry.
     #[error("rate limited: {0}")]
-    RateLimited(ApiError),
+    RateLimited(Box<ApiError>),
     /// The job ended in `failed`.
     #[error("job {job_id} failed: {message}")]
     JobFailed {
@@ -204,7 +204,11 @@ impl Error {
             E::ErrorResponse(response) => {
                 let status = response.status();
                 let retry_after = crate::retry::server_delay(status, response.headers());
-                let api = ApiError::from_envelope(status, response.into_inner(), retry_after);
+                let api = Box::new(ApiError::from_envelope(
+                    status,
+                    response.into_inner(),
+                    retry_after,
+                ));
                 if status == StatusCode::TOO_MANY_REQUESTS {
                     Self::RateLimited(api)
                 } else {

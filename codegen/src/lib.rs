@@ -99,19 +99,28 @@ pub fn parse(file: &str, text: &str) -> Result<OpenAPI, SpecError> {
         place,
         reason,
     };
-    let deserializer = yaml_serde::Deserializer::from_str(text);
-    let spec: OpenAPI = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let place = match (e.inner().location(), e.path().to_string()) {
-            (_, path) if path != "." => path,
-            (Some(at), _) => format!("line {}, column {}", at.line(), at.column()),
-            (None, path) => path,
-        };
-        error(place, e.into_inner().to_string())
+    let spec: OpenAPI = yaml_serde::from_str(text).map_err(|e| {
+        // The message names the path in the document; the place is where the parser stood.
+        let message = e.to_string();
+        match e.location() {
+            Some(at) => {
+                let suffix = format!(" at line {} column {}", at.line(), at.column());
+                let reason = message.replacen(&suffix, "", 1);
+                error(
+                    format!("line {}, column {}", at.line(), at.column()),
+                    reason,
+                )
+            }
+            None => error("document".into(), message),
+        }
     })?;
     if !spec.openapi.starts_with("3.0.") {
         return Err(error(
             "openapi".into(),
-            format!("version {} is not 3.0.x, which progenitor needs", spec.openapi),
+            format!(
+                "version {} is not 3.0.x, which progenitor needs",
+                spec.openapi
+            ),
         ));
     }
     Ok(spec)
@@ -181,7 +190,12 @@ pub fn check_operations(file: &str, spec: &OpenAPI) -> Result<(), SpecError> {
 fn strip_hand_written(spec: &mut OpenAPI) {
     for item in spec.paths.paths.values_mut() {
         if let ReferenceOr::Item(item) = item {
-            for slot in [&mut item.post, &mut item.put, &mut item.get, &mut item.delete] {
+            for slot in [
+                &mut item.post,
+                &mut item.put,
+                &mut item.get,
+                &mut item.delete,
+            ] {
                 let hand_written = slot
                     .as_ref()
                     .and_then(|op| op.operation_id.as_deref())
