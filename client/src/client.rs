@@ -220,7 +220,8 @@ pub struct ParsedDocument {
 }
 
 impl ParsedDocument {
-    pub(crate) fn new(kind: DocumentKind, job: types::Job) -> Self {
+    /// Wraps a completed job record (for example the last of [`Job::updates`]).
+    pub fn new(kind: DocumentKind, job: types::Job) -> Self {
         Self { kind, job }
     }
 
