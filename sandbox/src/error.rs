@@ -7,7 +7,10 @@ use serde_json::Value;
 
 /// A failed request: the status, the documented code and a message naming the rule broken.
 #[derive(Debug)]
-pub(crate) struct ApiError {
+pub(crate) struct ApiError(Box<Failure>);
+
+#[derive(Debug)]
+struct Failure {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -17,13 +20,13 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Failure {
             status,
             code,
             message: message.into(),
             details: None,
             retry_after: None,
-        }
+        }))
     }
 
     /// 400 INVALID_REQUEST: the request itself is malformed (body, content type, path).
@@ -82,7 +85,7 @@ impl ApiError {
             "RATE_LIMIT_EXCEEDED",
             format!("rate limit exceeded; retry in {retry_after_secs} s"),
         );
-        error.retry_after = Some(retry_after_secs);
+        error.0.retry_after = Some(retry_after_secs);
         error
     }
 
@@ -94,33 +97,40 @@ impl ApiError {
             _ => "INTERNAL_SERVER_ERROR",
         };
         let mut error = Self::new(status, code, "fault injected by the sandbox");
-        error.details = Some(serde_json::json!({ "injected": true }));
+        error.0.details = Some(serde_json::json!({ "injected": true }));
         if status == StatusCode::TOO_MANY_REQUESTS {
-            error.retry_after = Some(1);
+            error.0.retry_after = Some(1);
         }
         error
     }
 
     /// Attaches machine-readable details (for example which document was unknown).
     pub(crate) fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.0.details = Some(details);
         self
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let Failure {
+            status,
+            code,
+            message,
+            details,
+            retry_after,
+        } = *self.0;
         let body = ErrorEnvelope {
             success: false,
             error: ErrorDetail {
-                code: self.code.to_owned(),
-                message: self.message,
-                details: self.details,
+                code: code.to_owned(),
+                message,
+                details,
             }
             .into(),
         };
-        let mut response = (self.status, axum::Json(body)).into_response();
-        if let Some(secs) = self.retry_after {
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -54,8 +54,8 @@ fn letters(rng: &mut fastrand::Rng, count: usize) -> String {
     (0..count).map(|_| rng.uppercase()).collect()
 }
 
-/// Groups the digits of `paise / 100` with `sizes` (3 then 3 for "1,234,567.00"; 3 then 2 for
-/// the Indian "12,34,567.00") and appends the paise.
+/// Groups the digits of `paise / 100`, the last three together and the rest by `rest_group`
+/// (3 for "1,234,567.00", 2 for the Indian "12,34,567.00"), and appends the paise.
 fn grouped(paise: u64, rest_group: usize) -> String {
     let whole = (paise / 100).to_string();
     let split = whole.len().saturating_sub(3);
@@ -92,7 +92,8 @@ pub(crate) fn invoice(bytes: &[u8]) -> Map<String, Value> {
     let (bank, ifsc_prefix, swift) = *pick(&mut rng, BANKS);
     let (city, state_code) = *pick(&mut rng, CITIES);
     let date = base_date(&mut rng);
-    let taxable: u64 = rng.u64(50_000..5_000_000_00);
+    // Amounts are in paise: 500.00 to 50,00,000.00.
+    let taxable: u64 = rng.u64(50_000..500_000_000);
     let half_tax = taxable * 9 / 100;
     let total_tax = half_tax * 2;
     let gstin = format!(
@@ -146,11 +147,11 @@ pub(crate) fn statement(bytes: &[u8], transactions: usize) -> Map<String, Value>
     let (bank, _, _) = *pick(&mut rng, BANKS);
     let from = base_date(&mut rng);
     let days = 89;
-    let opening: u64 = rng.u64(10_000_00..50_00_000_00);
+    let opening: u64 = rng.u64(1_000_000..500_000_000);
     let (mut balance, mut credits, mut debits) = (opening, 0u64, 0u64);
     let mut entries = Vec::with_capacity(transactions);
     for index in 0..transactions {
-        let amount = rng.u64(100_00..2_00_000_00);
+        let amount = rng.u64(10_000..20_000_000);
         // Debits never overdraw: a debit larger than the balance becomes a credit.
         let credit = rng.bool() || amount > balance;
         if credit {
@@ -198,10 +199,10 @@ mod tests {
     fn amounts_are_grouped_western_and_indian() {
         assert_eq!(western(123_456), "1,234.56");
         assert_eq!(western(5), "0.05");
-        assert_eq!(western(123_456_789_00), "123,456,789.00");
+        assert_eq!(western(12_345_678_900), "123,456,789.00");
         assert_eq!(indian(117_871_300), "11,78,713.00");
         assert_eq!(indian(99_900), "999.00");
-        assert_eq!(indian(1_234_567_890_12), "1,23,45,67,890.12");
+        assert_eq!(indian(123_456_789_012), "1,23,45,67,890.12");
     }
 
     #[test]

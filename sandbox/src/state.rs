@@ -354,3 +354,65 @@ impl Shared {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_job(fails: bool) -> StoredJob {
+        StoredJob {
+            id: "job_1".to_owned(),
+            kind: DocKind::Invoice,
+            document_id: "doc".to_owned(),
+            storage_name: "1_invoice.pdf".to_owned(),
+            started: Instant::now(),
+            created_at: Utc::now(),
+            fails,
+            result: Arc::default(),
+        }
+    }
+
+    #[test]
+    fn a_job_moves_through_its_phases_with_rising_progress() {
+        let timings = JobTimings {
+            pending: Duration::from_secs(10),
+            processing: Duration::from_secs(100),
+        };
+        let job = new_job(false);
+        let at = |secs| job.phase(job.started + Duration::from_secs(secs), timings);
+        assert_eq!(at(0), Phase::Pending);
+        assert_eq!(at(9), Phase::Pending);
+        assert_eq!(at(10), Phase::Processing { progress: 1.0 });
+        assert_eq!(at(30), Phase::Processing { progress: 20.0 });
+        assert_eq!(at(60), Phase::Processing { progress: 50.0 });
+        assert_eq!(at(110), Phase::Completed);
+        assert_eq!(
+            new_job(true).phase(job.started + Duration::from_secs(500), timings),
+            Phase::Failed
+        );
+        let finished = job.finished_at(job.started + Duration::from_secs(200), timings);
+        assert_eq!(
+            finished,
+            Some(job.created_at + chrono::Duration::seconds(110))
+        );
+        assert_eq!(job.finished_at(job.started, timings), None);
+    }
+
+    #[test]
+    fn formats_are_recognised_by_their_first_bytes() {
+        assert_eq!(Format::sniff(b"%PDF-1.7"), Some(Format::Pdf));
+        assert_eq!(Format::sniff(b"\xFF\xD8\xFF\xDB"), Some(Format::Jpeg));
+        assert_eq!(Format::sniff(b"\x89PNG\r\n\x1a\n"), Some(Format::Png));
+        assert_eq!(Format::sniff(b"GIF89a"), None);
+        assert_eq!(Format::sniff(b""), None);
+    }
+
+    #[test]
+    fn uuids_have_the_version_4_shape() {
+        let id = uuid_v4();
+        let parts: Vec<_> = id.split('-').map(str::len).collect();
+        assert_eq!(parts, [8, 4, 4, 4, 12]);
+        assert_eq!(&id[14..15], "4");
+        assert_ne!(id, uuid_v4());
+    }
+}
