@@ -2,7 +2,7 @@
 //! client as breaking or non-breaking; plus what the sync found out about the overlay.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -188,7 +188,11 @@ fn shape(doc: &Value, op: &Value, shared: Option<&Value>) -> Shape {
         .flatten()
     {
         let parameter = resolve(doc, parameter);
-        let name = format!("{} {}", text(parameter, "in"), text(parameter, "name"));
+        let mut name = format!("{} {}", text(parameter, "in"), text(parameter, "name"));
+        // A second parameter of the same name is invalid, yet merges can produce one: show it.
+        while shape.parameters.contains_key(&name) {
+            name.push_str(" (again)");
+        }
         let required = parameter.get("required") == Some(&Value::Bool(true));
         let schema = parameter.get("schema").map(|s| resolve(doc, s));
         let field = Field {
@@ -561,40 +565,42 @@ fn status_text(status: Status) -> &'static str {
 }
 
 fn mark(breaking: bool) -> &'static str {
-    if breaking {
-        "BREAKING    "
-    } else {
-        "non-breaking"
-    }
+    if breaking { "BREAKING" } else { "non-breaking" }
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::new();
-        let skipped = self.skipped_pages.len();
         writeln!(
-            out,
-            "Drift report: {} upstream source(s) read, {skipped} page(s) without an OpenAPI block skipped.",
-            self.sources.len()
+            f,
+            "Drift report: {} upstream source(s) read, {} page(s) without an OpenAPI block skipped.",
+            self.sources.len(),
+            self.skipped_pages.len()
         )?;
         for page in &self.skipped_pages {
-            writeln!(out, "  skipped: {page}")?;
+            writeln!(f, "  skipped: {page}")?;
         }
         if self.is_empty() {
-            writeln!(
-                out,
+            return writeln!(
+                f,
                 "No drift: every operation is as openapi.yaml has it, and every overlay action is in use."
-            )?;
-            return f.write_str(&out);
+            );
         }
-        if !self.operations.is_empty() {
-            let breaking = self.operations.iter().filter(|o| o.breaking).count();
-            writeln!(
-                out,
-                "\nOperations ({} changed, {breaking} of them breaking):",
-                self.operations.len()
-            )?;
+        self.write_operations(f)?;
+        self.write_overlay(f)
+    }
+}
+
+impl Report {
+    fn write_operations(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.operations.is_empty() {
+            return Ok(());
         }
+        let breaking = self.operations.iter().filter(|o| o.breaking).count();
+        let count = self.operations.len();
+        writeln!(
+            f,
+            "\nOperations: {count} added, removed or changed; {breaking} breaking."
+        )?;
         for op in &self.operations {
             let sign = match op.status {
                 Status::Added => '+',
@@ -606,49 +612,46 @@ impl fmt::Display for Report {
                 .as_deref()
                 .map(|id| format!(" ({id})"))
                 .unwrap_or_default();
-            writeln!(
-                out,
-                "  {} {sign} {} {}{id}: {}",
-                mark(op.breaking),
-                op.method,
-                op.path,
-                status_text(op.status)
-            )?;
+            let (status, tag) = (status_text(op.status), mark(op.breaking));
+            writeln!(f, "  {sign} {} {}{id}: {status}, {tag}", op.method, op.path)?;
             for change in &op.changes {
-                let detail = change
-                    .detail
-                    .as_deref()
-                    .map(|d| format!(" ({d})"))
-                    .unwrap_or_default();
-                let what = match change.subject {
-                    Subject::EnumValue => format!(
-                        "enum value `{}` of {}",
-                        change.detail.as_deref().unwrap_or_default(),
-                        change.name
+                let (what, detail) = match change.subject {
+                    Subject::EnumValue => {
+                        let value = change.detail.as_deref().unwrap_or_default();
+                        (
+                            format!("enum value `{value}` of {}", change.name),
+                            String::new(),
+                        )
+                    }
+                    subject => (
+                        format!("{} `{}`", subject_text(subject), change.name),
+                        change
+                            .detail
+                            .as_deref()
+                            .map(|d| format!(" ({d})"))
+                            .unwrap_or_default(),
                     ),
-                    subject => format!("{} `{}`", subject_text(subject), change.name),
                 };
-                let detail = if change.subject == Subject::EnumValue {
-                    String::new()
-                } else {
-                    detail
-                };
+                let status = status_text(change.change);
                 writeln!(
-                    out,
-                    "      {}   {what}: {}{detail}",
-                    mark(change.breaking),
-                    status_text(change.change)
+                    f,
+                    "      {:<12}  {what}: {status}{detail}",
+                    mark(change.breaking)
                 )?;
             }
         }
+        Ok(())
+    }
+
+    fn write_overlay(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.stale_actions.is_empty() {
             writeln!(
-                out,
+                f,
                 "\nOverlay actions whose target matches nothing (fix or delete them):"
             )?;
             for note in &self.stale_actions {
                 writeln!(
-                    out,
+                    f,
                     "  action {} {:?}: {}",
                     note.action, note.description, note.target
                 )?;
@@ -656,26 +659,23 @@ impl fmt::Display for Report {
         }
         if !self.provided_upstream.is_empty() {
             writeln!(
-                out,
+                f,
                 "\nOverlay additions the upstream now provides itself (candidates to delete):"
             )?;
             for note in &self.provided_upstream {
-                writeln!(
-                    out,
-                    "  action {} {:?}: {}",
-                    note.action,
-                    note.description,
-                    note.pointers.join(", ")
-                )?;
+                writeln!(f, "  action {} {:?}, at:", note.action, note.description)?;
+                for pointer in &note.pointers {
+                    writeln!(f, "      {pointer}")?;
+                }
             }
         }
         if !self.unknown_ordered_paths.is_empty() {
+            let paths = self.unknown_ordered_paths.join(", ");
             writeln!(
-                out,
-                "\nPaths in the overlay's x-path-order that the spec lacks: {}",
-                self.unknown_ordered_paths.join(", ")
+                f,
+                "\nPaths in the overlay's x-path-order that the spec lacks: {paths}"
             )?;
         }
-        f.write_str(&out)
+        Ok(())
     }
 }
