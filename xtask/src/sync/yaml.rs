@@ -325,7 +325,8 @@ mod tests {
 
     #[test]
     fn errors_count_lines_from_the_given_first_line() {
-        let err = parse("a: 1\nb: [\n", 10).unwrap_err();
-        assert!(err.starts_with("line 1"), "{err}");
+        // The bad line is the text's second: line 11 of a file where the text starts at line 10.
+        let err = parse("a: 1\nb: c: d\n", 10).unwrap_err();
+        assert!(err.starts_with("line 11, column "), "{err}");
     }
 }
