@@ -31,11 +31,13 @@ pub struct SandboxArgs {
     pub transactions: usize,
 
     /// Requests allowed per key in each rate-limit window.
-    #[arg(long, value_name = "COUNT", default_value_t = 60)]
+    #[arg(long, value_name = "COUNT", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: u32,
 
     /// Length of the rate-limit window, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub rate_window_secs: u64,
 
     /// Jobs of files whose name contains this text fail.
@@ -51,15 +53,15 @@ pub struct SandboxArgs {
     pub webhook_secret: Option<String>,
 
     /// Share of requests (0.0 to 1.0) answered with 500, 503 or 429.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
     pub fault_rate: f64,
 
     /// Share of requests whose connection is dropped.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
     pub fault_drop_rate: f64,
 
     /// Share of GET responses whose JSON body is cut short.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
     pub fault_truncate_rate: f64,
 
     /// Milliseconds of latency added to every request.
@@ -113,6 +115,14 @@ impl SandboxArgs {
         }
         builder
     }
+}
+
+/// Parses a share of requests: a number from 0.0 to 1.0.
+fn share(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|share| (0.0..=1.0).contains(share))
+        .ok_or_else(|| format!("`{text}` is not a share from 0.0 to 1.0"))
 }
 
 /// Serves with `args` until Ctrl-C, then shuts down gracefully. Requests are logged through
@@ -170,6 +180,14 @@ mod tests {
         ])
         .expect("valid flags");
         assert_eq!(cli.args.api_keys, ["k1", "k2"]);
-        assert!(Cli::try_parse_from(["invaro-sandbox", "--addr", "nowhere"]).is_err());
+        for bad in [
+            ["--addr", "nowhere"],
+            ["--fault-rate", "1.5"],
+            ["--fault-drop-rate", "-0.1"],
+            ["--rate-limit", "0"],
+        ] {
+            let args = std::iter::once("invaro-sandbox").chain(bad);
+            assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");
+        }
     }
 }

@@ -1,14 +1,28 @@
 //! A local Invaro Document Processing API, in memory, for demos, tests and CI.
 //!
 //! The sandbox serves all 17 operations of `openapi.yaml` under `/api/v1`, as the real host does,
-//! with the documented rules: bearer keys, the error envelope, upload limits, jobs that go from
-//! `pending` through `processing` to `completed` or `failed`, schemas, files, the rate limit and
-//! its headers, and signed webhooks. Results are synthetic but deterministic: the same file always
-//! parses to the same result. Faults (error statuses, latency, dropped connections, truncated
-//! bodies) can be injected, seeded so a run can be reproduced.
+//! so a client points at `http://127.0.0.1:PORT/api/v1` exactly as it would at
+//! `https://api.invaro.ai/api/v1`. Its rules:
 //!
-//! A job fails when its document's uploaded file name contains `fail` (see
-//! [`SandboxBuilder::fail_marker`]).
+//! - **Auth**: `Authorization: Bearer <key>` with a configured key (default [`DEFAULT_API_KEY`],
+//!   `sandbox-key`); anything else is 401 with the error envelope.
+//! - **Uploads**: repeated multipart field `files`; PDF, JPEG or PNG recognised by content; at most
+//!   10 MB per file (400 `UPLOAD_ERROR`) and 50 files (400 `VALIDATION_ERROR`).
+//! - **Jobs** are `pending`, then `processing` with rising `progress`, then `completed` or `failed`,
+//!   on [`JobTimings`] (computed from the job's age). A job fails when its document's uploaded file
+//!   name contains `fail`, any case ([`SandboxBuilder::fail_marker`]). Output is under `result` on
+//!   the invoice and general routes and under `results` on the statement route. The invoice status
+//!   is bare (no envelope) unless [`SandboxBuilder::invoice_status_bare`] says otherwise.
+//! - **Results** are synthetic and deterministic: the same bytes always parse to the same result.
+//! - **Rate limit**: 60 per minute per key by default, `X-RateLimit-*` on every response, 429 with
+//!   `Retry-After` beyond it; each file of an upload and each document of a batch counts as one.
+//! - **Webhooks**: a `callback_url` receives `job.created`, `job.started`, `job.progress`, then
+//!   `job.completed` or `job.failed`, signed `X-Signature: sha256=<hex HMAC-SHA256>` with the
+//!   webhook secret ([`DEFAULT_WEBHOOK_SECRET`] by default) and retried with doubling delays.
+//! - **Faults** ([`FaultRule`]): error statuses, latency, dropped connections and truncated GET
+//!   bodies, globally or per route, seeded. Status and drop faults answer before the handler runs,
+//!   so an injected failure never creates anything.
+//! - **Observability**: [`SandboxHandle::stats`] and [`SandboxHandle::jobs`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -26,6 +40,8 @@
 //! sandbox.shutdown().await
 //! # }
 //! ```
+
+#![warn(missing_docs)]
 
 mod cli;
 mod config;

@@ -218,9 +218,8 @@ impl Store {
         let id = uuid_v4();
         let now = Utc::now();
         let storage_name = format!(
-            "{}{sequence:03}_{}",
-            now.timestamp_nanos_opt().unwrap_or_default(),
-            filename
+            "{}_{filename}",
+            now.timestamp_nanos_opt().unwrap_or_default()
         );
         let file = StoredFile {
             id: id.clone(),
