@@ -178,7 +178,12 @@ pub(crate) fn replacement(fault: &Fault) -> Response {
     }
 }
 
-/// A response whose body fails at once, which makes hyper abort the connection.
+/// Marks a response whose connection is aborted instead of answered.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Dropped;
+
+/// A response whose body fails at once, which makes hyper close the connection before the
+/// status line is sent: the client sees the connection end with no answer.
 fn dropped_connection() -> Response {
     let failing = futures::stream::once(async {
         Err::<bytes::Bytes, _>(std::io::Error::new(
@@ -187,6 +192,7 @@ fn dropped_connection() -> Response {
         ))
     });
     let mut response = Response::new(Body::from_stream(failing));
+    response.extensions_mut().insert(Dropped);
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -260,8 +260,10 @@ pub(crate) fn uuid_v4() -> String {
 pub struct Stats {
     /// Requests received (all of them, including rejected and fault-injected ones).
     pub requests: u64,
-    /// Responses sent, by HTTP status code.
+    /// Responses sent, by HTTP status code (dropped connections are not responses).
     pub responses_by_status: BTreeMap<u16, u64>,
+    /// Connections aborted by an injected drop fault instead of answered.
+    pub connections_dropped: u64,
     /// Faults injected (a request can receive more than one, e.g. latency and truncation).
     pub faults_injected: u64,
     /// Parse jobs created.

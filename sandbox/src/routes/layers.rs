@@ -23,9 +23,21 @@ pub(crate) async fn observe(
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    *state.stats().responses_by_status.entry(status).or_default() += 1;
+    let dropped = response.extensions().get::<faults::Dropped>().is_some();
+    let mut stats = state.stats();
+    if dropped {
+        stats.connections_dropped += 1;
+    } else {
+        *stats.responses_by_status.entry(status).or_default() += 1;
+    }
+    drop(stats);
+    let outcome = if dropped {
+        "dropped".to_owned()
+    } else {
+        status.to_string()
+    };
     tracing::info!(
-        "{method} {path} {status} {:.1} ms",
+        "{method} {path} {outcome} {:.1} ms",
         started.elapsed().as_secs_f64() * 1000.0
     );
     response

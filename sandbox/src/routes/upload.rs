@@ -67,7 +67,13 @@ async fn read_files(
     let mut files = Vec::new();
     while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
         if field.name() != Some(FIELD) {
+            // Other fields are ignored, but only up to the drain cap.
             discard_field(&mut field, drained).await;
+            if *drained > DRAIN_CAP {
+                return Err(ApiError::validation(format!(
+                    "the form carries more than {DRAIN_CAP} bytes outside the `{FIELD}` field"
+                )));
+            }
             continue;
         }
         if files.len() == limits.max_files {
