@@ -1,5 +1,6 @@
 //! The command-line flags of `invaro-sandbox` (and `invaro sandbox`), and serving until Ctrl-C.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -75,6 +76,22 @@ pub struct SandboxArgs {
     /// Seed of the fault decisions, to reproduce a run.
     #[arg(long, value_name = "SEED", default_value_t = 0)]
     pub fault_seed: u64,
+}
+
+impl fmt::Debug for SandboxArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // API keys and the webhook secret stay out of Debug output.
+        f.debug_struct("SandboxArgs")
+            .field("addr", &self.addr)
+            .field(
+                "api_keys",
+                &format_args!("[{} redacted]", self.api_keys.len()),
+            )
+            .field("pending_ms", &self.pending_ms)
+            .field("processing_ms", &self.processing_ms)
+            .field("fault_seed", &self.fault_seed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SandboxArgs {
@@ -180,6 +197,11 @@ mod tests {
         ])
         .expect("valid flags");
         assert_eq!(cli.args.api_keys, ["k1", "k2"]);
+        let debug = format!("{:?}", cli.args);
+        assert!(
+            !debug.contains("k1") && debug.contains("redacted"),
+            "{debug}"
+        );
         for bad in [
             ["--addr", "nowhere"],
             ["--fault-rate", "1.5"],

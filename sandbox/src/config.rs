@@ -222,3 +222,25 @@ impl SandboxBuilder {
         crate::server::start(self.config).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_keys_and_secrets() {
+        let builder = SandboxBuilder::default()
+            .api_key("key-one")
+            .webhook_secret("whsec-two");
+        let debug = format!("{builder:?}");
+        assert!(
+            !debug.contains("key-one") && !debug.contains("whsec-two"),
+            "{debug}"
+        );
+        assert_eq!(
+            builder.config.api_keys,
+            ["key-one"],
+            "the first key replaces the default"
+        );
+    }
+}
