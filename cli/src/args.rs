@@ -1,0 +1,413 @@
+//! The command line: every command, option and `--help` example, declared with clap.
+
+use std::{num::NonZeroU64, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use invaro::generated::types;
+
+/// Parse invoices and bank statements with the Invaro Document Processing API.
+// No Debug: it holds the API key (and the sandbox's flags have none).
+#[derive(Parser)]
+#[command(name = "invaro", version, about, propagate_version = true)]
+#[command(after_help = "\
+Examples:
+  export INVARO_API_KEY=sk_live_...
+  invaro parse invoice.pdf --kind invoice
+  invaro batch ./statements --kind statement --json > results.json
+  invaro demo                      # try it against a local sandbox, no key needed
+
+Exit codes: 0 success, 1 API or network error, 2 usage error or bad input,
+3 a job failed, 4 timed out waiting, 130 interrupted.")]
+pub struct Cli {
+    /// API key [env: INVARO_API_KEY].
+    // The id matches the sandbox's own `--api-key` so the global is not propagated onto
+    // `invaro sandbox`, where the flag means the key the sandbox accepts.
+    #[arg(long = "api-key", id = "api_keys", value_name = "KEY", global = true)]
+    pub api_key: Option<String>,
+
+    /// API base URL [env: INVARO_BASE_URL; default: https://api.invaro.ai/api/v1].
+    #[arg(long, value_name = "URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// Print machine-readable JSON on stdout: one document per command.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Log every request on stderr (operation, attempt, status).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// Milliseconds between job status checks (for tests; default grows from 1 s to 10 s).
+    #[arg(
+        long,
+        value_name = "MS",
+        global = true,
+        hide = true,
+        env = "INVARO_POLL_MS"
+    )]
+    pub poll_ms: Option<u64>,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every command.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Upload files, parse them and print (or save) each result.
+    #[command(after_help = "\
+Examples:
+  invaro parse invoice.pdf --kind invoice
+  invaro parse a.pdf b.png --kind statement --out results/
+  invaro parse scan.jpg --kind invoice --no-wait      # prints the job id; see `invaro wait`")]
+    Parse(ParseArgs),
+
+    /// Upload files and print their document ids (for `invaro start`).
+    #[command(after_help = "Example:\n  invaro upload invoice.pdf statement.pdf")]
+    Upload {
+        /// Files to upload: PDF, JPEG or PNG, at most 10 MB each.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+
+    /// Start parse jobs for uploaded documents and print their job ids.
+    #[command(
+        after_help = "Example:\n  invaro start --kind invoice f663d9ac-6d5b-4cfe-bf30-ac19ad9429e4"
+    )]
+    Start {
+        /// What the documents are.
+        #[arg(long, value_enum)]
+        kind: Kind,
+        /// Document ids printed by `invaro upload`.
+        #[arg(required = true, value_name = "DOCUMENT_ID")]
+        document_ids: Vec<String>,
+    },
+
+    /// Show the status of jobs.
+    #[command(after_help = "Example:\n  invaro status job_8f2c job_91ab")]
+    Status {
+        /// Job ids.
+        #[arg(required = true, value_name = "JOB_ID")]
+        job_ids: Vec<String>,
+    },
+
+    /// Wait for jobs to finish and print their results.
+    #[command(after_help = "\
+Examples:
+  invaro wait job_8f2c --timeout 2m
+  invaro wait --kind statement job_8f2c job_91ab --json")]
+    Wait {
+        /// Job ids.
+        #[arg(required = true, value_name = "JOB_ID")]
+        job_ids: Vec<String>,
+        /// What the jobs parse (found out with one extra request when not given).
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
+        /// How long to wait, such as 30s, 2m or 500ms.
+        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+        timeout: Duration,
+    },
+
+    /// Parse every supported file in a folder and print a summary table.
+    #[command(after_help = "\
+Examples:
+  invaro batch ./invoices --kind invoice
+  invaro batch ./statements --kind statement --concurrency 8 --out results/
+
+The exit code is 0 only when every supported file parsed; unsupported files are skipped.")]
+    Batch {
+        /// The folder (not searched recursively).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// What the documents are.
+        #[arg(long, value_enum)]
+        kind: Kind,
+        /// Files processed at once.
+        #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: u16,
+        /// Save each result as DIR/<file>.json.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// How long to wait for each job, such as 30s, 2m or 500ms.
+        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+        timeout: Duration,
+    },
+
+    /// List, show, create and update extraction schemas.
+    #[command(subcommand)]
+    Schemas(SchemasCommand),
+
+    /// List, show, download and delete uploaded files.
+    #[command(subcommand)]
+    Files(FilesCommand),
+
+    /// Sign and verify webhook deliveries.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+
+    /// Run a local sandbox API in the foreground (the flags of `invaro-sandbox`).
+    #[command(after_help = "\
+Example:
+  invaro sandbox --addr 127.0.0.1:8080 --api-key test-key
+  # elsewhere:
+  invaro --base-url http://127.0.0.1:8080/api/v1 --api-key test-key parse invoice.pdf --kind invoice")]
+    Sandbox(invaro_sandbox::SandboxArgs),
+
+    /// Start a sandbox in this process and parse a bundled sample invoice, end to end.
+    #[command(after_help = "Example:\n  invaro demo")]
+    Demo {
+        /// Jobs finish at once (for tests).
+        #[arg(long, hide = true)]
+        instant: bool,
+    },
+
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  invaro completions bash > ~/.local/share/bash-completion/completions/invaro
+  invaro completions zsh > ~/.zfunc/_invaro
+  invaro completions fish > ~/.config/fish/completions/invaro.fish")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The options of `invaro parse`.
+#[derive(Debug, Args)]
+pub struct ParseArgs {
+    /// Files to parse: PDF, JPEG or PNG, at most 10 MB each.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// What the documents are.
+    #[arg(long, value_enum)]
+    pub kind: Kind,
+    /// Start the jobs and print their ids without waiting.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Save each result as DIR/<file>.json instead of printing it.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// How long to wait for each job, such as 30s, 2m or 500ms.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// `invaro schemas ...`.
+#[derive(Debug, Subcommand)]
+pub enum SchemasCommand {
+    /// List schemas.
+    #[command(after_help = "Example:\n  invaro schemas list --type invoice")]
+    List {
+        /// Only schemas of this type.
+        #[arg(long = "type", value_enum)]
+        type_: Option<SchemaType>,
+        /// Page number, from 1.
+        #[arg(long)]
+        page: Option<NonZeroU64>,
+        /// Schemas per page (at most 100).
+        #[arg(long)]
+        page_size: Option<NonZeroU64>,
+    },
+    /// Show one schema.
+    #[command(after_help = "Example:\n  invaro schemas get 3f0c1b2a-...")]
+    Get {
+        /// Schema id.
+        id: String,
+    },
+    /// Create a schema from a JSON file.
+    #[command(
+        after_help = "Example:\n  invaro schemas create --name gst-invoice --type invoice --file schema.json"
+    )]
+    Create {
+        /// Unique name.
+        #[arg(long)]
+        name: String,
+        /// What the schema extracts.
+        #[arg(long = "type", value_enum)]
+        type_: SchemaType,
+        /// The schema: a JSON object, from a file or `-` for stdin.
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        /// A description.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Replace a schema's definition (its version goes up by one).
+    #[command(after_help = "Example:\n  invaro schemas update 3f0c1b2a-... --file schema-v2.json")]
+    Update {
+        /// Schema id.
+        id: String,
+        /// The new schema: a JSON object, from a file or `-` for stdin.
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        /// A new description.
+        #[arg(long)]
+        description: Option<String>,
+    },
+}
+
+/// `invaro files ...`.
+#[derive(Debug, Subcommand)]
+pub enum FilesCommand {
+    /// List uploaded files.
+    #[command(after_help = "Example:\n  invaro files list --status completed")]
+    List {
+        /// Only files with this status: pending, processing, completed, failed or deleted.
+        #[arg(long, value_parser = parse_file_status)]
+        status: Option<types::FileStatus>,
+        /// Only files of this type (invoice, bank_statement).
+        #[arg(long = "type")]
+        type_: Option<String>,
+        /// Page number, from 1.
+        #[arg(long)]
+        page: Option<NonZeroU64>,
+        /// Files per page (at most 100).
+        #[arg(long)]
+        page_size: Option<NonZeroU64>,
+    },
+    /// Show one file and what was parsed from it.
+    #[command(after_help = "Example:\n  invaro files get f663d9ac-6d5b-4cfe-bf30-ac19ad9429e4")]
+    Get {
+        /// File id (the document id printed by `invaro upload`).
+        id: String,
+    },
+    /// Download a file's original bytes.
+    #[command(after_help = "Example:\n  invaro files download f663d9ac-... --out invoice.pdf")]
+    Download {
+        /// File id.
+        id: String,
+        /// Where to save it (`-` for stdout).
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+    },
+    /// Delete a file.
+    #[command(after_help = "Example:\n  invaro files delete f663d9ac-6d5b-4cfe-bf30-ac19ad9429e4")]
+    Delete {
+        /// File id.
+        id: String,
+    },
+}
+
+/// `invaro webhook ...`.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Check a delivery's X-Signature header against its raw body.
+    #[command(after_help = "\
+Example:
+  invaro webhook verify --secret \"$WEBHOOK_SECRET\" --signature 'sha256=9f86d0...' body.json
+
+Exit code 0 when the signature matches, 1 when it does not.")]
+    Verify {
+        /// The webhook secret [env: INVARO_WEBHOOK_SECRET].
+        #[arg(long, env = "INVARO_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: String,
+        /// The X-Signature header value, `sha256=<hex>`.
+        #[arg(long, value_name = "HEADER")]
+        signature: String,
+        /// The raw body: a file, or `-` (the default) for stdin.
+        #[arg(value_name = "FILE", default_value = "-")]
+        body: PathBuf,
+    },
+    /// Print the X-Signature header value for a body.
+    #[command(
+        after_help = "Example:\n  echo -n '{\"event\":\"job.completed\"}' | invaro webhook sign --secret s3cret"
+    )]
+    Sign {
+        /// The webhook secret [env: INVARO_WEBHOOK_SECRET].
+        #[arg(long, env = "INVARO_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: String,
+        /// The raw body: a file, or `-` (the default) for stdin.
+        #[arg(value_name = "FILE", default_value = "-")]
+        body: PathBuf,
+    },
+}
+
+/// What a document is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    /// An invoice.
+    Invoice,
+    /// A bank statement.
+    Statement,
+}
+
+impl From<Kind> for invaro::DocumentKind {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::Invoice => Self::Invoice,
+            Kind::Statement => Self::Statement,
+        }
+    }
+}
+
+/// What a schema extracts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaType {
+    /// Invoices.
+    Invoice,
+    /// Bank statements.
+    BankStatement,
+}
+
+/// Reads a file status as the API spells it.
+fn parse_file_status(text: &str) -> Result<types::FileStatus, String> {
+    text.parse().map_err(|_| {
+        format!("{text:?} is not one of pending, processing, completed, failed, deleted")
+    })
+}
+
+/// Reads `500ms`, `30s`, `2m` or `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} needs a unit: ms, s, m or h (such as 30s)"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} must start with a whole number (such as 30s)"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(number)),
+        "s" => Ok(Duration::from_secs(number)),
+        "m" => Ok(Duration::from_secs(number * 60)),
+        "h" => Ok(Duration::from_secs(number * 3600)),
+        _ => Err(format!("{text:?} has unit {unit:?}; use ms, s, m or h")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_read_with_units_and_refuse_without() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["30", "s", "2x", "", "1.5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_sandbox_keeps_its_own_api_key_flag() {
+        let cli = Cli::try_parse_from(["invaro", "sandbox", "--api-key", "k1", "--api-key", "k2"])
+            .expect("the sandbox accepts repeated keys");
+        let Command::Sandbox(args) = cli.command else {
+            panic!("parsed as another command")
+        };
+        assert_eq!(args.api_keys, ["k1", "k2"]);
+        let cli = Cli::try_parse_from(["invaro", "status", "job_1", "--api-key", "k"])
+            .expect("the global key is accepted after a command");
+        assert_eq!(cli.api_key.as_deref(), Some("k"));
+    }
+}
