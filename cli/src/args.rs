@@ -25,7 +25,7 @@ pub struct Cli {
     #[arg(long = "api-key", id = "api_keys", value_name = "KEY", global = true)]
     pub api_key: Option<String>,
 
-    /// API base URL [env: INVARO_BASE_URL; default: https://api.invaro.ai/api/v1].
+    /// API base URL [env: INVARO_BASE_URL; default: the production API, `https://api.invaro.ai/api/v1`].
     #[arg(long, value_name = "URL", global = true)]
     pub base_url: Option<String>,
 
@@ -126,7 +126,7 @@ The exit code is 0 only when every supported file parsed; unsupported files are 
         /// Files processed at once.
         #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
-        /// Save each result as DIR/<file>.json.
+        /// Save each result as DIR/FILE.json.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// How long to wait for each job, such as 30s, 2m or 500ms.
@@ -186,7 +186,7 @@ pub struct ParseArgs {
     /// Start the jobs and print their ids without waiting.
     #[arg(long)]
     pub no_wait: bool,
-    /// Save each result as DIR/<file>.json instead of printing it.
+    /// Save each result as DIR/FILE.json instead of printing it.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// How long to wait for each job, such as 30s, 2m or 500ms.

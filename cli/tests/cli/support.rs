@@ -1,0 +1,219 @@
+//! A sandbox per test, and the `invaro` binary pointed at it.
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    path::{Path, PathBuf},
+    process::Child,
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle, Stats, samples};
+
+/// The key the test sandboxes accept: distinctive, so a leak is easy to spot.
+pub const KEY: &str = "sk_test_SECRET_4f9a27";
+
+/// The `invaro` binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_invaro");
+
+/// A sandbox serving on its own runtime, so tests can stay synchronous.
+pub struct Api {
+    handle: Option<SandboxHandle>,
+    runtime: tokio::runtime::Runtime,
+    /// A folder for the test's files.
+    pub dir: tempfile::TempDir,
+}
+
+impl Api {
+    /// A sandbox whose jobs finish at once.
+    pub fn start() -> Self {
+        Self::with_timings(JobTimings::INSTANT)
+    }
+
+    /// A sandbox whose jobs take `timings`.
+    pub fn with_timings(timings: JobTimings) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let handle = runtime
+            .block_on(Sandbox::builder().api_key(KEY).job_timings(timings).start())
+            .expect("the sandbox starts");
+        Self {
+            handle: Some(handle),
+            runtime,
+            dir: tempfile::tempdir().expect("a temporary folder"),
+        }
+    }
+
+    fn handle(&self) -> &SandboxHandle {
+        self.handle.as_ref().expect("present until drop")
+    }
+
+    /// The sandbox's base URL.
+    pub fn url(&self) -> &str {
+        self.handle().base_url()
+    }
+
+    /// What the sandbox has seen so far.
+    pub fn stats(&self) -> Stats {
+        self.handle().stats()
+    }
+
+    /// `invaro` with the sandbox's URL and key on the command line and fast polling.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = bare();
+        cmd.args(["--base-url", self.url(), "--api-key", KEY]);
+        cmd
+    }
+
+    /// The same as a `std` command, for tests that drive the process themselves.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.env("INVARO_POLL_MS", "20")
+            .env_remove("INVARO_API_KEY")
+            .env_remove("INVARO_BASE_URL")
+            .args(["--base-url", self.url(), "--api-key", KEY]);
+        cmd
+    }
+
+    /// Writes a file into the test's folder and returns its path.
+    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).expect("the test folder is writable");
+        path
+    }
+
+    /// The bundled sample invoice, saved under `name` (a name with `fail` makes its job fail).
+    pub fn invoice(&self, name: &str) -> PathBuf {
+        self.file(name, samples::INVOICE_PDF)
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let _ = self.runtime.block_on(handle.shutdown());
+        }
+    }
+}
+
+/// `invaro` without any connection settings.
+pub fn bare() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(BIN);
+    cmd.env("INVARO_POLL_MS", "20")
+        .env_remove("INVARO_API_KEY")
+        .env_remove("INVARO_BASE_URL")
+        .env_remove("INVARO_WEBHOOK_SECRET")
+        .timeout(Duration::from_secs(20));
+    cmd
+}
+
+/// What a finished command printed and how it exited.
+pub struct Run {
+    /// The exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Stdout as JSON, failing the test with both streams when it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// Asserts the exit code, showing the output when it differs.
+    pub fn code(self, expected: i32) -> Self {
+        assert_eq!(
+            self.code, expected,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Runs `cmd` to the end.
+pub fn run(cmd: &mut assert_cmd::Command) -> Run {
+    let output = cmd.output().expect("invaro runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Lines of a stream as they come, read on a thread.
+pub fn lines(stream: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits (at most 10 s) for a line containing `needle`, returning every line read so far.
+pub fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                let found = line.contains(needle);
+                seen.push(line);
+                if found {
+                    return seen;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("no line containing {needle:?} within 10 s; saw: {seen:#?}");
+}
+
+/// Sends SIGINT (what Ctrl-C sends) to `child`.
+#[cfg(unix)]
+pub fn interrupt(child: &Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -INT failed");
+}
+
+/// Waits (at most 10 s) for `child` to exit and returns its code.
+pub fn exit_code(child: &mut Child) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("the child can be waited on") {
+            return status.code().unwrap_or(-1);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the process did not exit within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether `path` holds a JSON object with key `key`.
+pub fn json_file_has(path: &Path, key: &str) -> bool {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|value| value.get(key).is_some())
+}
