@@ -121,11 +121,11 @@ impl Task {
         }
     }
 
-    /// The task ended badly (the error itself is reported once, at the end).
-    pub fn failed(&self, text: &str) {
-        match &self.bar {
-            Some(bar) => bar.abandon_with_message(format!("failed: {text}")),
-            None => self.line(&format!("failed: {text}")),
+    /// The task ended badly. The bar says so; the error itself is reported once, at the end,
+    /// so plain output gets no line here.
+    pub fn failed(&self) {
+        if let Some(bar) = &self.bar {
+            bar.abandon_with_message("failed");
         }
     }
 

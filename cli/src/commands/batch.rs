@@ -37,18 +37,17 @@ pub async fn run(ctx: &Ctx, batch: Batch<'_>) -> Result<(), Failure> {
     if let Some(dir) = batch.out {
         parse::save_all(dir, &mut outcomes)?;
     }
-    ctx.out.emit(&outcomes, || {
-        table_of(
-            &outcomes,
-            &[
-                ("file", "file"),
-                ("status", "status"),
-                ("job", "job_id"),
-                ("saved to", "saved_to"),
-                ("reason", "reason"),
-            ],
-        )
-    });
+    let columns: Vec<_> = [
+        ("file", "file"),
+        ("status", "status"),
+        ("job", "job_id"),
+        ("saved to", "saved_to"),
+        ("reason", "reason"),
+    ]
+    .into_iter()
+    .filter(|(_, field)| *field != "saved_to" || batch.out.is_some())
+    .collect();
+    ctx.out.emit(&outcomes, || table_of(&outcomes, &columns));
     match outcomes.iter().find_map(Outcome::exit) {
         None => Ok(()),
         Some(exit) => Err(Failure::new(

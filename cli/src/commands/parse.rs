@@ -149,7 +149,8 @@ pub async fn follow(ctx: &Ctx, task: &Task, job: &Job) -> Result<ParsedDocument,
                 task.job(&current);
                 last = Some(current);
             }
-            Err(e) => failure = Some(Failure::from(e)),
+            Err(e) if e.job_id().is_some() => failure = Some(Failure::from(e)),
+            Err(e) => failure = Some(Failure::from(e).about(format!("job {}", job.id()))),
         }
     }
     ctx.running.remove(job.kind(), job.id());
@@ -220,7 +221,7 @@ impl Outcome {
             }
             Ok(None) => {}
             Err(failure) => {
-                task.failed(&failure.message);
+                task.failed();
                 self.fail(failure);
             }
         }
