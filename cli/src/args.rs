@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use invaro::generated::types;
 
 /// Parse invoices and bank statements with the Invaro Document Processing API.
-// No Debug: it holds the API key (and the sandbox's flags have none).
+// No Debug: it holds the API key.
 #[derive(Parser)]
 #[command(name = "invaro", version, about, propagate_version = true)]
 #[command(after_help = "\
