@@ -10,8 +10,8 @@ use std::{cell::Cell, fmt, sync::Arc, time::Duration};
 use backon::Retryable;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{
-    Request, Response, StatusCode,
-    header::{AUTHORIZATION, HeaderValue, USER_AGENT},
+    Method, Request, Response, StatusCode,
+    header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT},
 };
 use secrecy::ExposeSecret;
 use tokio::time::Instant;
@@ -144,7 +144,15 @@ impl Hooks {
             self.0.limiter.acquire(1).await;
             let waited = waited.elapsed().as_millis() as u64;
             tracing::Span::current().record("limiter_wait_ms", waited);
+            let idempotent = request.method() != Method::POST;
             let response = http.execute(request).await.map_err(Failure::Transport)?;
+            // Reading a JSON body here, inside the attempt, lets a connection that dies
+            // mid-body be retried like any other transport failure (progenitor reads the
+            // whole body anyway). Downloads stay streamed.
+            let response = match idempotent && is_json(&response) {
+                true => buffered(response).await.map_err(Failure::Transport)?,
+                false => response,
+            };
             let status = response.status();
             tracing::Span::current().record("status", status.as_u16());
             self.0.limiter.observe(response.headers());
@@ -157,6 +165,28 @@ impl Hooks {
         .instrument(span)
         .await
     }
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+}
+
+/// The same response with its body read into memory.
+async fn buffered(response: Response) -> reqwest::Result<Response> {
+    let mut builder = http::Response::builder()
+        .status(response.status())
+        .version(response.version());
+    if let Some(headers) = builder.headers_mut() {
+        headers.extend(response.headers().clone());
+    }
+    let body = response.bytes().await?;
+    Ok(builder
+        .body(body)
+        .expect("status, version and headers come from a valid response")
+        .into())
 }
 
 fn describe(failure: &Failure) -> String {

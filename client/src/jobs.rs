@@ -230,6 +230,11 @@ impl Poll {
         self.polls += 1;
         let current = match job.status().await {
             Ok(current) => current,
+            // The call already retried; a transient failure only costs this poll.
+            Err(e) if e.is_retryable() => {
+                tracing::debug!(job_id = %job.id, error = %e, "poll failed; polling on");
+                return None;
+            }
             Err(e) => {
                 self.done = true;
                 return Some(Err(e));

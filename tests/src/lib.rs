@@ -1,1 +1,129 @@
-//! End-to-end tests of the workspace live in `tests/`.
+//! Shared pieces of the end-to-end tests: a sandbox with a client pointed at it, and a run of
+//! many jobs that checks none is lost or started twice.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use futures::StreamExt;
+use invaro::{Client, DocumentKind, Error, Job, PollPolicy, RateLimit, RetryPolicy, Upload};
+use invaro_sandbox::{SandboxBuilder, SandboxHandle, samples};
+
+/// Starts `sandbox` and builds a client for it with test-sized waits.
+pub async fn start(sandbox: SandboxBuilder, limit: RateLimit) -> (SandboxHandle, Client) {
+    let sandbox = sandbox.start().await.expect("the sandbox starts");
+    let client = Client::builder()
+        .api_key(sandbox.api_key())
+        .base_url(sandbox.base_url())
+        .retry(
+            RetryPolicy::default()
+                .initial_delay(Duration::from_millis(2))
+                .max_delay(Duration::from_millis(20))
+                .max_server_delay(Duration::from_millis(50)),
+        )
+        .poll(
+            PollPolicy::default()
+                .first_check(Duration::from_millis(2))
+                .max_interval(Duration::from_millis(20))
+                .deadline(Duration::from_secs(30)),
+        )
+        .rate_limit(limit)
+        .build()
+        .expect("valid settings");
+    (sandbox, client)
+}
+
+/// What a run of many jobs saw.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    /// Documents uploaded.
+    pub documents: usize,
+    /// Jobs the client saw complete, by document.
+    pub completed: BTreeMap<String, String>,
+    /// Start calls that failed and were made again (only after the sandbox confirmed that the
+    /// failed call had started nothing).
+    pub restarts: usize,
+    /// Waits that failed and were resumed by job id.
+    pub resumes: usize,
+}
+
+/// Uploads `count` documents, parses each, and waits for all of them, `concurrency` at a time,
+/// the way a careful application would: a failed start is made again only when the server has
+/// no job for the document, and a failed wait is resumed by job id.
+pub async fn run_jobs(
+    sandbox: &SandboxHandle,
+    client: &Client,
+    count: usize,
+    concurrency: usize,
+) -> RunReport {
+    let mut report = RunReport::default();
+    let mut documents = Vec::with_capacity(count);
+    // Each file of an upload counts against the rate limit: keep uploads small.
+    for chunk in (0..count).collect::<Vec<_>>().chunks(10) {
+        let files: Vec<Upload> = chunk
+            .iter()
+            .map(|n| Upload::bytes(format!("invoice-{n}.pdf"), samples::INVOICE_PDF))
+            .collect();
+        // An upload refused before the server stored anything can simply be sent again.
+        let mut tries = 0;
+        let uploaded = loop {
+            tries += 1;
+            match client.upload(&files).await {
+                Ok(uploaded) => break uploaded,
+                Err(e) if tries < 10 && (e.is_retryable() || matches!(e, Error::Transport(_))) => {}
+                Err(e) => panic!("upload failed after {tries} tries: {e}"),
+            }
+        };
+        documents.extend(uploaded.into_iter().map(|d| d.doc_id));
+    }
+    report.documents = documents.len();
+    let outcomes: Vec<(String, String, usize, usize)> = futures::stream::iter(documents)
+        .map(|document| parse_one(sandbox, client, document))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    for (document, job_id, restarts, resumes) in outcomes {
+        report.restarts += restarts;
+        report.resumes += resumes;
+        assert!(
+            report.completed.insert(document.clone(), job_id).is_none(),
+            "{document} completed twice"
+        );
+    }
+    report
+}
+
+async fn parse_one(
+    sandbox: &SandboxHandle,
+    client: &Client,
+    document: String,
+) -> (String, String, usize, usize) {
+    let (mut restarts, mut resumes) = (0, 0);
+    let mut job = loop {
+        match client.start_job(DocumentKind::Invoice, &document).await {
+            Ok(job) => break job,
+            Err(e) => {
+                let starts = sandbox
+                    .stats()
+                    .job_starts_by_document
+                    .get(&document)
+                    .copied();
+                assert_eq!(
+                    starts, None,
+                    "{document}: a failed start ({e}) created a job"
+                );
+                restarts += 1;
+                assert!(restarts < 10, "{document}: could not be started: {e}");
+            }
+        }
+    };
+    loop {
+        match job.wait().await {
+            Ok(parsed) => return (document, parsed.job_id().to_string(), restarts, resumes),
+            Err(Error::JobFailed { job_id, message }) => panic!("{job_id} failed: {message}"),
+            Err(e) => {
+                resumes += 1;
+                assert!(resumes < 10, "{}: the wait kept failing: {e}", job.id());
+                job = Job::resume(client, DocumentKind::Invoice, job.id());
+            }
+        }
+    }
+}
