@@ -3,7 +3,7 @@
 //!
 //! progenitor gives the generated `Client` an inner value of type [`Hooks`] and calls the
 //! [`ClientHooks`] methods implemented here for every operation; the hand-written uploads call
-//! [`Hooks::send`] directly, so both go through the same code.
+//! `Hooks::send` directly, so both go through the same code.
 
 use std::{cell::Cell, fmt, sync::Arc, time::Duration};
 

@@ -55,3 +55,8 @@ pub use upload::{MAX_FILE_BYTES, MAX_FILES, ProgressFn, Upload, UploadProgress, 
 /// The operations written by hand because progenitor cannot generate them (keep in step with
 /// `invaro_codegen::HAND_WRITTEN`; a test compares the two).
 pub const HAND_WRITTEN: &[&str] = &["uploadDocuments", "uploadFiles"];
+
+/// The README's examples, compiled and run as doctests so that they stay true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

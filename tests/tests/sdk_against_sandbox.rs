@@ -154,7 +154,9 @@ async fn a_batch_reports_each_document_and_survives_a_failure() {
 #[tokio::test]
 async fn webhook_callbacks_arrive_signed() {
     use std::sync::{Arc, Mutex};
-    let received: Arc<Mutex<Vec<(Vec<u8>, String)>>> = Arc::default();
+    // Each delivery: its raw body and its X-Signature header.
+    type Deliveries = Arc<Mutex<Vec<(Vec<u8>, String)>>>;
+    let received: Deliveries = Arc::default();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let sink = received.clone();
     let app = axum::Router::new().route(

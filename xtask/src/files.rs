@@ -22,9 +22,14 @@ pub fn ensure_contents(path: &Path, contents: &str, check: bool, fix: &str) -> R
         let diff = TextDiff::from_lines(current.as_str(), contents)
             .unified_diff()
             .context_radius(3)
-            .header(&format!("{name} (committed)"), &format!("{name} (expected)"))
+            .header(
+                &format!("{name} (committed)"),
+                &format!("{name} (expected)"),
+            )
             .to_string();
-        return Err(format!("{diff}\n{name} is out of date. Run `{fix}` to update it."));
+        return Err(format!(
+            "{diff}\n{name} is out of date. Run `{fix}` to update it."
+        ));
     }
     write_atomic(path, contents.as_bytes())
         .map_err(|e| format!("{}: cannot be written: {e}", path.display()))
@@ -36,7 +41,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path)).inspect_err(|_| {
-        let _ = fs::remove_file(&tmp);
-    })
+    fs::write(&tmp, bytes)
+        .and_then(|()| fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = fs::remove_file(&tmp);
+        })
 }
