@@ -31,6 +31,23 @@ pub async fn start(sandbox: SandboxBuilder, limit: RateLimit) -> (SandboxHandle,
     (sandbox, client)
 }
 
+/// Uploads one document from memory and starts parsing it.
+pub async fn upload_and_start(
+    client: &Client,
+    kind: DocumentKind,
+    file_name: &str,
+    bytes: &'static [u8],
+) -> Job {
+    let uploaded = client
+        .upload(&[Upload::bytes(file_name, bytes)])
+        .await
+        .expect("the upload succeeds");
+    client
+        .start_job(kind, &uploaded[0].doc_id)
+        .await
+        .expect("the job starts")
+}
+
 /// What a run of many jobs saw.
 #[derive(Debug, Default)]
 pub struct RunReport {

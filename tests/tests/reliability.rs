@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use invaro::{DocumentKind, RateLimit, Upload};
+use invaro::{DocumentKind, RateLimit};
 use invaro_sandbox::{FaultRule, JobTimings, Sandbox, samples};
-use invaro_tests::{run_jobs, start};
+use invaro_tests::{run_jobs, start, upload_and_start};
 
 #[tokio::test]
 async fn reads_get_through_injected_errors_drops_and_truncations() {
@@ -43,14 +43,13 @@ async fn a_truncated_status_costs_one_poll_not_the_wait() {
         RateLimit::unlimited(),
     )
     .await;
-    let uploaded = client
-        .upload(&[Upload::bytes("statement.pdf", samples::STATEMENT_PDF)])
-        .await
-        .unwrap();
-    let job = client
-        .start_job(DocumentKind::Statement, &uploaded[0].doc_id)
-        .await
-        .unwrap();
+    let job = upload_and_start(
+        &client,
+        DocumentKind::Statement,
+        "statement.pdf",
+        samples::STATEMENT_PDF,
+    )
+    .await;
     let mut truncated = 0;
     for _ in 0..10 {
         match job.status().await {

@@ -8,7 +8,7 @@ use invaro::{
     },
 };
 use invaro_sandbox::{JobTimings, Sandbox, samples};
-use invaro_tests::start;
+use invaro_tests::{start, upload_and_start};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -59,14 +59,13 @@ async fn status_by_kind_and_by_the_general_route() {
         RateLimit::unlimited(),
     )
     .await;
-    let uploaded = client
-        .upload(&[Upload::bytes("statement.pdf", samples::STATEMENT_PDF)])
-        .await
-        .unwrap();
-    let job = client
-        .start_job(DocumentKind::Statement, &uploaded[0].doc_id)
-        .await
-        .unwrap();
+    let job = upload_and_start(
+        &client,
+        DocumentKind::Statement,
+        "statement.pdf",
+        samples::STATEMENT_PDF,
+    )
+    .await;
     let by_kind = job.status().await.unwrap();
     let general = client
         .call(client.api().get_general_job_status(job.id()))
@@ -91,14 +90,13 @@ async fn a_document_marked_to_fail_fails_with_a_reason() {
         RateLimit::unlimited(),
     )
     .await;
-    let uploaded = client
-        .upload(&[Upload::bytes("please-fail.pdf", samples::INVOICE_PDF)])
-        .await
-        .unwrap();
-    let job = client
-        .start_job(DocumentKind::Invoice, &uploaded[0].doc_id)
-        .await
-        .unwrap();
+    let job = upload_and_start(
+        &client,
+        DocumentKind::Invoice,
+        "please-fail.pdf",
+        samples::INVOICE_PDF,
+    )
+    .await;
     match job.wait().await.unwrap_err() {
         Error::JobFailed { job_id, message } => {
             assert_eq!(job_id, job.id());
