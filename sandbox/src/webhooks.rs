@@ -3,9 +3,7 @@
 //! Only jobs with a callback get a task; it sleeps until each event is due, so events follow the
 //! same timings as the job's computed state.
 
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use tokio::time::{Duration, sleep, sleep_until};
 
 use crate::state::AppState;
@@ -15,12 +13,9 @@ pub const SIGNATURE_HEADER: &str = "X-Signature";
 
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Signs `body` with `secret`: the value of the `X-Signature` header.
-pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts keys of any length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
+/// Signs `body` with `secret`: the value of the `X-Signature` header. The SDK's signer, so
+/// the sandbox signs exactly as `invaro::webhook::Verifier` checks.
+pub use invaro::webhook::sign;
 
 /// Checks that `url` is an absolute http(s) URL a callback can be sent to.
 pub(crate) fn parse_callback(url: &str) -> Result<reqwest::Url, String> {
@@ -96,7 +91,7 @@ fn payload(state: &AppState, job_id: &str, event: &str) -> Option<Vec<u8>> {
 /// POSTs one event, retrying with doubling delays until a 2xx or the retries run out.
 async fn deliver(state: &AppState, callback: &reqwest::Url, body: &[u8]) {
     let settings = &state.config.webhooks;
-    let signature = sign(settings.secret.as_bytes(), body);
+    let signature = sign(&settings.secret, body);
     let mut delay = settings.first_retry;
     for attempt in 0..=settings.retries {
         if attempt > 0 {
@@ -124,16 +119,6 @@ async fn deliver(state: &AppState, callback: &reqwest::Url, body: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn signature_is_sha256_hex_of_the_body() {
-        // RFC 4231 test case 2.
-        let signature = sign(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            signature,
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
 
     #[test]
     fn callbacks_must_be_http_urls() {
