@@ -10,9 +10,15 @@ use invaro_sandbox::{SandboxBuilder, SandboxHandle, samples};
 /// Starts `sandbox` and builds a client for it with test-sized waits.
 pub async fn start(sandbox: SandboxBuilder, limit: RateLimit) -> (SandboxHandle, Client) {
     let sandbox = sandbox.start().await.expect("the sandbox starts");
-    let client = Client::builder()
-        .api_key(sandbox.api_key())
-        .base_url(sandbox.base_url())
+    let client = client(sandbox.base_url(), sandbox.api_key(), limit);
+    (sandbox, client)
+}
+
+/// A client for the sandbox at `base_url` with test-sized waits.
+pub fn client(base_url: &str, api_key: &str, limit: RateLimit) -> Client {
+    Client::builder()
+        .api_key(api_key)
+        .base_url(base_url)
         .retry(
             RetryPolicy::default()
                 .initial_delay(Duration::from_millis(2))
@@ -27,8 +33,20 @@ pub async fn start(sandbox: SandboxBuilder, limit: RateLimit) -> (SandboxHandle,
         )
         .rate_limit(limit)
         .build()
-        .expect("valid settings");
-    (sandbox, client)
+        .expect("valid settings")
+}
+
+/// What [`run_jobs`] asks the server: how many jobs it started for a document. The sandbox in
+/// this process answers from its stats; a sandbox in another process can answer over HTTP.
+pub trait JobStarts {
+    /// The number of jobs started for `document`, or `None` if there are none.
+    fn job_starts(&self, document: &str) -> impl Future<Output = Option<u64>>;
+}
+
+impl JobStarts for SandboxHandle {
+    async fn job_starts(&self, document: &str) -> Option<u64> {
+        self.stats().job_starts_by_document.get(document).copied()
+    }
 }
 
 /// Uploads one document from memory and starts parsing it.
@@ -66,7 +84,7 @@ pub struct RunReport {
 /// the way a careful application would: a failed start is made again only when the server has
 /// no job for the document, and a failed wait is resumed by job id.
 pub async fn run_jobs(
-    sandbox: &SandboxHandle,
+    sandbox: &impl JobStarts,
     client: &Client,
     count: usize,
     concurrency: usize,
@@ -109,7 +127,7 @@ pub async fn run_jobs(
 }
 
 async fn parse_one(
-    sandbox: &SandboxHandle,
+    sandbox: &impl JobStarts,
     client: &Client,
     document: String,
 ) -> (String, String, usize, usize) {
@@ -118,11 +136,7 @@ async fn parse_one(
         match client.start_job(DocumentKind::Invoice, &document).await {
             Ok(job) => break job,
             Err(e) => {
-                let starts = sandbox
-                    .stats()
-                    .job_starts_by_document
-                    .get(&document)
-                    .copied();
+                let starts = sandbox.job_starts(&document).await;
                 assert_eq!(
                     starts, None,
                     "{document}: a failed start ({e}) created a job"

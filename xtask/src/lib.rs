@@ -1,5 +1,6 @@
 //! The developer commands behind `cargo xtask`, as a library so that tests can run them.
 
+pub mod bench;
 pub mod codegen;
 pub mod files;
 pub mod sync;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{codegen, sync};
+use xtask::{bench, codegen, sync};
 
 #[derive(Parser)]
 #[command(about = "Developer commands of the invaro workspace")]
@@ -38,6 +38,9 @@ enum Command {
         #[arg(long, hide = true)]
         root: Option<std::path::PathBuf>,
     },
+    /// Measure the SDK against plain reqwest, hyper and serde_json; print a Markdown table and
+    /// write target/bench/report.json.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
             };
             sync::run(&paths, &options)
         }
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

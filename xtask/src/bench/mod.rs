@@ -1,0 +1,169 @@
+//! `cargo xtask bench`: what the SDK costs next to what a user would otherwise write, measured
+//! side by side in one run on one machine, printed as a Markdown table and written as JSON to
+//! `target/bench/report.json`.
+//!
+//! Sections: per-request overhead ([`requests`]), upload memory ([`upload`]), decoding a large
+//! result ([`decode`]), polling economy under the rate limit ([`polling`]) and the build cost of
+//! generating the client at build time ([`build_cost`]). Every comparison runs interleaved
+//! against the same local server, and figures are medians over repeated runs.
+//!
+//! `cargo xtask` builds xtask in debug without the SDK; `bench` therefore runs itself again
+//! through `cargo run --release --features bench`, so the figures are those of optimised code.
+//! The bench reports; it asserts nothing about time and gates nothing.
+
+#[cfg(feature = "bench")]
+mod build_cost;
+#[cfg(feature = "bench")]
+mod decode;
+#[cfg(feature = "bench")]
+mod polling;
+pub mod report;
+#[cfg(feature = "bench")]
+mod requests;
+#[cfg(feature = "bench")]
+mod server;
+#[cfg(feature = "bench")]
+mod upload;
+
+use std::process::Command;
+
+use crate::project_root;
+
+/// The flags of `cargo xtask bench`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Args {
+    /// Fewer calls and rounds: to try the bench out, not to publish its figures.
+    #[arg(long)]
+    pub quick: bool,
+    /// Skip the cold builds of section 5, which take most of the run time.
+    #[arg(long)]
+    pub skip_build: bool,
+    /// Run one upload in this process and print its memory (the bench's own child process).
+    #[arg(long, hide = true, num_args = 4, value_names = ["WAY", "COUNT", "URL", "DIR"])]
+    pub upload_child: Option<Vec<String>>,
+}
+
+/// How much of everything a run does.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Status calls per client per round.
+    pub calls: usize,
+    /// Rounds of the three clients.
+    pub rounds: usize,
+    /// Runs of each upload size and way.
+    pub upload_repeats: usize,
+    /// Decodes of the large statement, each way.
+    pub decode_rounds: usize,
+    /// Runs of each polling size and way.
+    pub polling_repeats: usize,
+    /// Timed runs of `cargo xtask codegen --check`.
+    pub check_runs: usize,
+}
+
+impl Settings {
+    /// The settings of a full run, or of a `--quick` one.
+    pub fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                calls: 1_000,
+                rounds: 2,
+                upload_repeats: 1,
+                decode_rounds: 3,
+                polling_repeats: 1,
+                check_runs: 2,
+            }
+        } else {
+            Self {
+                calls: 10_000,
+                rounds: 5,
+                upload_repeats: 3,
+                decode_rounds: 9,
+                polling_repeats: 3,
+                check_runs: 5,
+            }
+        }
+    }
+}
+
+/// The command `cargo xtask bench`.
+pub fn run(args: &Args) -> Result<(), String> {
+    if cfg!(debug_assertions) || !cfg!(feature = "bench") {
+        return relaunch(args);
+    }
+    #[cfg(feature = "bench")]
+    {
+        if let Some(child) = &args.upload_child {
+            return upload::child_main(child);
+        }
+        measure(args)
+    }
+    #[cfg(not(feature = "bench"))]
+    unreachable!("a build without the bench feature relaunched itself above")
+}
+
+/// Runs the bench from a release build with the `bench` feature, with the same flags.
+fn relaunch(args: &Args) -> Result<(), String> {
+    eprintln!("building the bench in release (the first build takes a few minutes)...");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "xtask",
+            "--features",
+            "bench",
+            "--",
+            "bench",
+        ])
+        .current_dir(project_root());
+    if args.quick {
+        command.arg("--quick");
+    }
+    if args.skip_build {
+        command.arg("--skip-build");
+    }
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run cargo to build the bench: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the release bench failed ({status})"))
+    }
+}
+
+#[cfg(feature = "bench")]
+fn measure(args: &Args) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let settings = Settings::new(args.quick);
+    let work = project_root().join("target/bench");
+    let mut figures = Vec::new();
+    let section = |name: &str| eprintln!("bench: {name}...");
+    section("1/5 per-request overhead");
+    figures.extend(requests::run(&settings));
+    section("2/5 upload memory");
+    figures.extend(upload::run(&settings, &work)?);
+    section("3/5 decoding a large result");
+    figures.extend(decode::run(&settings));
+    section("4/5 polling economy");
+    figures.extend(polling::run(&settings));
+    if args.skip_build {
+        eprintln!("bench: 5/5 build cost skipped (--skip-build)");
+    } else {
+        section("5/5 build cost (two cold builds)");
+        figures.extend(build_cost::run(&settings, &work)?);
+    }
+    let report = report::Report {
+        machine: report::machine(),
+        seconds: started.elapsed().as_secs_f64(),
+        figures,
+    };
+    print!("{}", report.markdown());
+    let path = work.join("report.json");
+    report.write_json(&path)?;
+    eprintln!("bench: figures written to {}", path.display());
+    Ok(())
+}
