@@ -178,8 +178,6 @@ impl Client {
                 .collect(),
             callback_url: None,
         };
-        // The API counts each document of a batch as one request.
-        self.api().inner.reserve(ids.len() as u32 - 1).await;
         let started = match kind {
             DocumentKind::Invoice => self.call(self.api().process_invoices_batch(&request)).await,
             DocumentKind::Statement => {

@@ -70,14 +70,6 @@ impl Hooks {
         })))
     }
 
-    /// Waits for `permits` extra requests of the shared rate limit (a batch of ten documents
-    /// counts as ten requests).
-    pub(crate) async fn reserve(&self, permits: u32) {
-        if permits > 0 {
-            self.0.limiter.acquire(permits).await;
-        }
-    }
-
     /// Adds the headers every call carries.
     pub(crate) fn prepare(&self, request: &mut Request) {
         let headers = request.headers_mut();
@@ -87,11 +79,13 @@ impl Hooks {
     }
 
     /// Sends the request `make` builds, again on retryable failures: every attempt waits for
-    /// the rate limiter, and is built anew (so a file upload re-opens its files).
+    /// the rate limiter (where it counts as `cost` requests), and is built anew (so a file
+    /// upload re-opens its files).
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
         operation: &'static str,
+        cost: u32,
         make: impl Fn() -> Request,
     ) -> reqwest::Result<Response> {
         let first = make();
@@ -103,7 +97,7 @@ impl Hooks {
         let once = move || {
             attempt.set(attempt.get() + 1);
             let request = first.take().unwrap_or_else(&make);
-            hooks.attempt(http, operation, attempt.get(), request)
+            hooks.attempt(http, operation, cost, attempt.get(), request)
         };
         let result = once
             .retry(self.0.retry.backoff())
@@ -129,6 +123,7 @@ impl Hooks {
         &self,
         http: &reqwest::Client,
         operation: &'static str,
+        cost: u32,
         attempt: u32,
         request: Request,
     ) -> Result<Response, Failure> {
@@ -141,7 +136,8 @@ impl Hooks {
         );
         async {
             let waited = Instant::now();
-            self.0.limiter.acquire(1).await;
+            // Held until the answer is in: the limiter counts from when requests finish.
+            let _permit = self.0.limiter.acquire(cost).await;
             let waited = waited.elapsed().as_millis() as u64;
             tracing::Span::current().record("limiter_wait_ms", waited);
             let idempotent = request.method() != Method::POST;
@@ -165,6 +161,23 @@ impl Hooks {
         .instrument(span)
         .await
     }
+}
+
+/// What a request counts as against the API's rate limit: each document of a batch is one
+/// request; everything else is one.
+fn documents_in_batch(operation: &str, request: &Request) -> u32 {
+    if !operation.ends_with("_batch") {
+        return 1;
+    }
+    #[derive(serde::Deserialize)]
+    struct Batch {
+        files: Vec<serde::de::IgnoredAny>,
+    }
+    request
+        .body()
+        .and_then(reqwest::Body::as_bytes)
+        .and_then(|body| serde_json::from_slice::<Batch>(body).ok())
+        .map_or(1, |batch| batch.files.len().max(1) as u32)
 }
 
 fn is_json(response: &Response) -> bool {
@@ -233,9 +246,10 @@ impl ClientHooks<Hooks> for generated::Client {
             // A streamed body cannot be sent twice; generated calls only stream nothing.
             return self.client().execute(request).await;
         }
+        let cost = documents_in_batch(info.operation_id, &request);
         let make = || request.try_clone().expect("checked to be clonable above");
         self.inner()
-            .send(self.client(), info.operation_id, make)
+            .send(self.client(), info.operation_id, cost, make)
             .await
     }
 }

@@ -12,7 +12,7 @@ use std::{
 };
 
 use reqwest::header::HeaderMap;
-use tokio::time::Instant;
+use tokio::{sync::Notify, time::Instant};
 
 /// How many requests a client may send per window.
 ///
@@ -54,9 +54,10 @@ impl RateLimit {
 
 /// The shared limiter: cheap to clone, every clone draws from the same window.
 ///
-/// It keeps the send times of the last `limit` requests and lets a new one go only when the
-/// oldest of them is a full window old. So no stretch of time as long as the window ever holds
-/// more than `limit` requests, wherever the server's own windows begin.
+/// It remembers the last `limit` requests and lets a new one go only when the oldest of them
+/// finished a full window ago. A request reaches the server after it is let through and before
+/// its answer comes back, so measuring from the answer keeps the server from ever seeing more
+/// than `limit` requests within a window, however late a busy machine sends them.
 #[derive(Clone, Debug)]
 pub(crate) struct Limiter {
     inner: Option<Arc<Shared>>,
@@ -69,14 +70,24 @@ struct Shared {
     state: Mutex<State>,
     /// Callers wait here one at a time, so permits go out in arrival order.
     queue: tokio::sync::Mutex<()>,
+    /// Wakes the waiting caller when a request finishes.
+    finished: Notify,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// When each of the last `limit` requests was let through, oldest first.
-    sent: VecDeque<Instant>,
+    /// The last `limit` requests, oldest first.
+    recent: VecDeque<Slot>,
+    next_id: u64,
     /// What the server last said about its current window.
     server: Option<ServerWindow>,
+}
+
+/// One request let through: `None` while it is in flight, then when it finished.
+#[derive(Debug)]
+struct Slot {
+    id: u64,
+    finished: Option<Instant>,
 }
 
 /// The server's window, from its `X-RateLimit-*` headers.
@@ -90,36 +101,69 @@ struct ServerWindow {
     resets_at: Instant,
 }
 
+/// The right to send one request (counting as `ids.len()` against the limit); dropping it
+/// marks the request finished.
+#[must_use]
+#[derive(Debug)]
+pub(crate) struct Permit {
+    shared: Option<Arc<Shared>>,
+    ids: Vec<u64>,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let Some(shared) = &self.shared else { return };
+        let now = Instant::now();
+        let mut state = shared.lock();
+        for slot in state.recent.iter_mut().filter(|s| self.ids.contains(&s.id)) {
+            slot.finished = Some(now);
+        }
+        drop(state);
+        shared.finished.notify_one();
+    }
+}
+
 impl Limiter {
     pub(crate) fn new(config: RateLimit) -> Self {
         let inner = config.limit.map(|(limit, window)| {
             Arc::new(Shared {
                 limit: limit as usize,
-                // A little slack, so that network jitter cannot squeeze a window's worth of
-                // requests into less than a window by the time they reach the server.
-                window: window + window / 50,
+                window,
                 state: Mutex::new(State::default()),
                 queue: tokio::sync::Mutex::new(()),
+                finished: Notify::new(),
             })
         });
         Self { inner }
     }
 
-    /// Waits until `permits` requests may be sent, and takes them.
-    pub(crate) async fn acquire(&self, permits: u32) {
-        let Some(shared) = &self.inner else { return };
+    /// Waits until a request that counts as `cost` requests may be sent; hold the permit until
+    /// its answer has arrived.
+    pub(crate) async fn acquire(&self, cost: u32) -> Permit {
+        let Some(shared) = &self.inner else {
+            return Permit {
+                shared: None,
+                ids: Vec::new(),
+            };
+        };
+        // A request dearer than the whole limit could never fit a server window either: it is
+        // let through once the window is entirely free.
+        let cost = (cost as usize).clamp(1, shared.limit);
         let _turn = shared.queue.lock().await;
-        for _ in 0..permits.max(1) {
-            loop {
-                let wait = shared
-                    .lock()
-                    .take(shared.limit, shared.window, Instant::now());
-                match wait {
-                    None => break,
-                    Some(until) => tokio::time::sleep_until(until).await,
-                }
+        let mut permit = Permit {
+            shared: Some(shared.clone()),
+            ids: Vec::with_capacity(cost),
+        };
+        while permit.ids.len() < cost {
+            let now = Instant::now();
+            let taken = shared.lock().take(shared.limit, shared.window, now);
+            match taken {
+                Take::Granted(id) => permit.ids.push(id),
+                Take::WaitUntil(until) => tokio::time::sleep_until(until).await,
+                Take::WaitForAnswer => shared.finished.notified().await,
             }
         }
+        permit
     }
 
     /// Learns from a response's rate-limit headers: never send more than the API says are
@@ -160,28 +204,42 @@ impl Shared {
     }
 }
 
+/// What asking for a permit gave.
+enum Take {
+    Granted(u64),
+    WaitUntil(Instant),
+    WaitForAnswer,
+}
+
 impl State {
-    /// Takes a permit at `now`, or says until when to wait for one.
-    fn take(&mut self, limit: usize, window: Duration, now: Instant) -> Option<Instant> {
+    /// Takes a permit at `now`, or says what to wait for.
+    fn take(&mut self, limit: usize, window: Duration, now: Instant) -> Take {
         while self
-            .sent
+            .recent
             .front()
-            .is_some_and(|&t| now.duration_since(t) >= window)
+            .is_some_and(|slot| slot.finished.is_some_and(|t| now >= t + window))
         {
-            self.sent.pop_front();
+            self.recent.pop_front();
         }
-        if self.sent.len() >= limit {
-            return self.sent.front().map(|&oldest| oldest + window);
+        if self.recent.len() >= limit {
+            return match self.recent.front().and_then(|slot| slot.finished) {
+                Some(finished) => Take::WaitUntil(finished + window),
+                None => Take::WaitForAnswer,
+            };
         }
         match &mut self.server {
             Some(server) if now < server.resets_at && server.left == 0 => {
-                return Some(server.resets_at);
+                return Take::WaitUntil(server.resets_at);
             }
             Some(server) if now < server.resets_at => server.left -= 1,
             _ => self.server = None,
         }
-        self.sent.push_back(now);
-        None
+        self.next_id += 1;
+        self.recent.push_back(Slot {
+            id: self.next_id,
+            finished: None,
+        });
+        Take::Granted(self.next_id)
     }
 }
 
@@ -189,48 +247,69 @@ impl State {
 mod tests {
     use super::*;
 
-    /// The window as the limiter applies it, slack included.
-    fn slack(window: Duration) -> Duration {
-        window + window / 50
-    }
+    const SECOND: Duration = Duration::from_secs(1);
 
     #[tokio::test(start_paused = true)]
-    async fn permits_beyond_the_limit_wait_until_the_oldest_is_a_window_old() {
-        let limiter = Limiter::new(RateLimit::new(3, Duration::from_secs(10)));
+    async fn a_slot_frees_a_window_after_its_request_finished() {
+        let limiter = Limiter::new(RateLimit::new(3, 10 * SECOND));
         let start = Instant::now();
         for _ in 0..3 {
-            limiter.acquire(1).await;
+            drop(limiter.acquire(1).await);
         }
         assert_eq!(start.elapsed(), Duration::ZERO);
-        limiter.acquire(1).await;
-        assert_eq!(start.elapsed(), slack(Duration::from_secs(10)));
+        let _fourth = limiter.acquire(1).await;
+        assert_eq!(start.elapsed(), 10 * SECOND);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn no_window_long_stretch_ever_holds_more_than_the_limit() {
-        let limiter = Limiter::new(RateLimit::new(5, Duration::from_secs(1)));
+    async fn requests_in_flight_hold_their_slots() {
+        let limiter = Limiter::new(RateLimit::new(2, 10 * SECOND));
         let start = Instant::now();
-        let mut times = Vec::new();
-        for n in 0..23u64 {
-            // Irregular arrivals, some in bursts.
-            tokio::time::sleep(Duration::from_millis((n * 37) % 300)).await;
-            limiter.acquire(1).await;
-            times.push(start.elapsed());
+        let slow = limiter.acquire(1).await;
+        let _other = limiter.acquire(1).await;
+        tokio::spawn(async move {
+            tokio::time::sleep(5 * SECOND).await;
+            drop(slow);
+        });
+        let _third = limiter.acquire(1).await;
+        assert_eq!(start.elapsed(), 15 * SECOND, "5 s in flight, then a window");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn late_senders_never_crowd_a_server_window() {
+        let limiter = Limiter::new(RateLimit::new(5, SECOND));
+        let start = Instant::now();
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for n in 0..40u64 {
+            let (limiter, arrivals) = (limiter.clone(), arrivals.clone());
+            tasks.push(tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis((n * 37) % 300)).await;
+                let permit = limiter.acquire(1).await;
+                // A busy machine: the request reaches the server up to 250 ms late.
+                tokio::time::sleep(Duration::from_millis((n * 53) % 250)).await;
+                arrivals.lock().unwrap().push(start.elapsed());
+                tokio::time::sleep(Duration::from_millis((n * 29) % 100)).await;
+                drop(permit);
+            }));
         }
-        for (i, t) in times.iter().enumerate() {
-            let within = times[i..]
-                .iter()
-                .take_while(|u| **u - *t < Duration::from_secs(1));
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let mut arrivals = arrivals.lock().unwrap().clone();
+        arrivals.sort();
+        for (i, t) in arrivals.iter().enumerate() {
+            let within = arrivals[i..].iter().take_while(|u| **u - *t < SECOND);
             assert!(
                 within.count() <= 5,
-                "more than 5 requests within 1 s of {t:?}"
+                "more than 5 arrivals within 1 s of {t:?}"
             );
         }
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_server_saying_none_are_left_holds_requests_until_its_reset() {
-        let limiter = Limiter::new(RateLimit::new(100, Duration::from_secs(60)));
+        let limiter = Limiter::new(RateLimit::new(100, 60 * SECOND));
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap();
@@ -242,29 +321,28 @@ mod tests {
         );
         limiter.observe(&headers);
         let start = Instant::now();
-        limiter.acquire(1).await;
+        drop(limiter.acquire(1).await);
         assert_eq!(start.elapsed(), Duration::ZERO);
-        limiter.acquire(1).await;
+        drop(limiter.acquire(1).await);
         let waited = start.elapsed();
-        assert!(
-            waited > Duration::from_secs(3) && waited <= Duration::from_secs(5),
-            "{waited:?}"
-        );
+        assert!(waited > 3 * SECOND && waited <= 5 * SECOND, "{waited:?}");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_multi_permit_request_spans_windows() {
-        let limiter = Limiter::new(RateLimit::new(4, Duration::from_secs(1)));
+    async fn a_request_dearer_than_the_limit_waits_for_an_empty_window() {
+        let limiter = Limiter::new(RateLimit::new(4, SECOND));
         let start = Instant::now();
-        limiter.acquire(10).await;
-        assert_eq!(start.elapsed(), slack(Duration::from_secs(1)) * 2);
+        drop(limiter.acquire(1).await);
+        let permit = limiter.acquire(10).await;
+        assert_eq!(permit.ids.len(), 4);
+        assert_eq!(start.elapsed(), SECOND);
     }
 
     #[tokio::test]
     async fn unlimited_never_waits() {
         let limiter = Limiter::new(RateLimit::unlimited());
         for _ in 0..10_000 {
-            limiter.acquire(1).await;
+            drop(limiter.acquire(1).await);
         }
     }
 }

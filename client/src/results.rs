@@ -318,6 +318,8 @@ impl Amount {
         if parsed.negative {
             plain.push('-');
         }
+        // A leading zero keeps `.00` a number once its trailing zeros are gone (`.e0` is not).
+        plain.push('0');
         plain.extend(parsed.int.chars().filter(|c| *c != ','));
         plain.push('.');
         plain.push_str(parsed.frac);

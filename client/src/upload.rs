@@ -247,8 +247,8 @@ async fn send<T: serde::de::DeserializeOwned>(
         request
     };
     // Each file counts as one request against the API's rate limit.
-    api.inner().reserve(files.len() as u32 - 1).await;
-    let response = api.inner().send(http, operation, make).await?;
+    let cost = files.len() as u32;
+    let response = api.inner().send(http, operation, cost, make).await?;
     match response.status().as_u16() {
         200 => ResponseValue::from_response(response).await,
         400 | 401 | 429 | 500 => Err(progenitor_client::Error::ErrorResponse(
