@@ -262,3 +262,19 @@ fn seeds_of_the_fuzz_corpus_pass() {
     }
     assert!(seen >= 10, "only {seen} seeds were checked");
 }
+
+/// Inputs the fuzzers crashed on, kept as they were found.
+mod regressions {
+    use super::checks;
+
+    /// decode_results: `.00` read as 0 hundredths but not as a float (`value` built `.e0` once
+    /// the trailing zeros were trimmed). Fixed in `results.rs`.
+    #[test]
+    fn a_fraction_of_zeros_without_integer_digits_reads_both_ways() {
+        checks::result_bodies(b".00");
+        let amount = invaro::Amount::from(".00");
+        assert_eq!(amount.value(), Ok(0.0));
+        assert_eq!(amount.minor_units(), Ok(0));
+        assert_eq!(invaro::Amount::from("-.000").value(), Ok(-0.0));
+    }
+}

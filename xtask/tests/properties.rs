@@ -213,3 +213,46 @@ fn seeds_of_the_fuzz_corpus_pass() {
     }
     assert!(seen >= 5, "only {seen} seeds were checked");
 }
+
+/// Inputs the fuzzers crashed on, kept as they were found.
+mod regressions {
+    use super::checks;
+    use xtask::sync::overlay::Overlay;
+
+    /// overlay_apply: a target ending inside a `\u` escape made serde_json_path 0.7 panic
+    /// ("we do not use streaming parsers"). Fixed in `overlay.rs` by refusing such targets.
+    #[test]
+    fn a_target_ending_inside_a_unicode_escape_is_an_error() {
+        checks::overlay(
+            b"overlay: 1.0.0\nactions:\n  - target: $['1, \xff\xff\\u \0t:erpn\0\0\0\x95\x95\x95\x95\\]",
+        );
+        for target in [r"$['\u", r"$['\uD", r"$['\uD83D\u", r"$['\uD83D\uD"] {
+            let text = format!(
+                "overlay: 1.0.0\nactions:\n  - target: \"{}\"\n    remove: true\n",
+                target.replace('\\', "\\\\")
+            );
+            let err = Overlay::parse("overlay.yaml", &text).unwrap_err();
+            assert!(err.contains("ends inside a \\u escape"), "{target}: {err}");
+        }
+    }
+
+    /// overlay_apply: an update that replaces a node on the path of a later selection of the
+    /// same action made `node_mut` index into a number. Found by reading the code, confirmed with
+    /// the fuzz target. Fixed in `overlay.rs`: the later selection is an error naming the action.
+    #[test]
+    fn an_update_that_replaces_a_later_selections_parent_is_an_error() {
+        let input = b"overlay: 1.0.0\nactions:\n  - target: $..c\n    update: {x: 1}\n\0{\"c\":{\"x\":{\"c\":{}}}}";
+        checks::overlay(input);
+        let overlay = Overlay::parse(
+            "overlay.yaml",
+            "overlay: 1.0.0\nactions:\n  - target: $..c\n    update: {x: 1}\n",
+        )
+        .expect("a valid overlay");
+        let mut doc = serde_json::json!({"c": {"x": {"c": {}}}});
+        let err = overlay.apply(&mut doc).unwrap_err();
+        assert!(
+            err.contains("action 1") && err.contains("has moved"),
+            "{err}"
+        );
+    }
+}

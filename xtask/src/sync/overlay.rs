@@ -112,7 +112,10 @@ impl Overlay {
             match &action.change {
                 Change::Update(update) => {
                     for steps in &targets {
-                        merge_into(node_mut(doc, steps), update).map_err(|e| action.error(&e))?;
+                        let node = node_mut(doc, steps)
+                            .ok_or(MOVED)
+                            .map_err(|e| action.error(e))?;
+                        merge_into(node, update).map_err(|e| action.error(&e))?;
                     }
                 }
                 // From the last node back, so that removing an array item does not shift the
@@ -139,6 +142,15 @@ impl Action {
         let target = field("target")
             .and_then(Value::as_str)
             .ok_or_else(|| format!("{at}: `target` (a JSONPath string) is missing"))?;
+        // serde_json_path 0.7 panics, instead of failing, on a path ending inside a `\u` escape.
+        if ["\\u", "\\uD", "\\ud"]
+            .iter()
+            .any(|end| target.ends_with(end))
+        {
+            return Err(format!(
+                "{at}: target `{target}` is not valid JSONPath: it ends inside a \\u escape"
+            ));
+        }
         let path = JsonPath::parse(target)
             .map_err(|e| format!("{at}: target `{target}` is not valid JSONPath: {e}"))?;
         let change = match (field("remove"), field("update")) {
@@ -199,10 +211,14 @@ fn locations(doc: &Value, path: &JsonPath) -> Vec<Vec<Step>> {
         .collect()
 }
 
-fn node_mut<'v>(doc: &'v mut Value, steps: &[Step]) -> &'v mut Value {
-    steps.iter().fold(doc, |node, step| match step {
-        Step::Key(key) => &mut node[key.as_str()],
-        Step::Index(i) => &mut node[*i],
+/// Why a selected node cannot be reached: an earlier change of the same action (a removal, or
+/// an update that replaced a node on its path) moved it.
+const MOVED: &str = "the selected node has moved (overlapping selections)";
+
+fn node_mut<'v>(doc: &'v mut Value, steps: &[Step]) -> Option<&'v mut Value> {
+    steps.iter().try_fold(doc, |node, step| match step {
+        Step::Key(key) => node.get_mut(key.as_str()),
+        Step::Index(i) => node.get_mut(*i),
     })
 }
 
@@ -211,13 +227,13 @@ fn remove(doc: &mut Value, steps: &[Step]) -> Result<(), String> {
         return Err("the document itself cannot be removed".into());
     };
     match (node_mut(doc, parent), last) {
-        (Value::Object(map), Step::Key(key)) => {
+        (Some(Value::Object(map)), Step::Key(key)) => {
             map.shift_remove(key);
         }
-        (Value::Array(items), Step::Index(i)) if *i < items.len() => {
+        (Some(Value::Array(items)), Step::Index(i)) if *i < items.len() => {
             items.remove(*i);
         }
-        _ => return Err("the selected node has moved (overlapping selections)".into()),
+        _ => return Err(MOVED.into()),
     }
     Ok(())
 }
