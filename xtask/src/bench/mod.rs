@@ -2,9 +2,9 @@
 //! side by side in one run on one machine, printed as a Markdown table and written as JSON to
 //! `target/bench/report.json`.
 //!
-//! Sections: per-request overhead ([`requests`]), upload memory ([`upload`]), decoding a large
-//! result ([`decode`]), polling economy under the rate limit ([`polling`]) and the build cost of
-//! generating the client at build time ([`build_cost`]). Every comparison runs interleaved
+//! Sections: per-request overhead (`requests`), upload memory (`upload`), decoding a large
+//! result (`decode`), polling economy under the rate limit (`polling`) and the build cost of
+//! generating the client at build time (`build_cost`). Every comparison runs interleaved
 //! against the same local server, and figures are medians over repeated runs.
 //!
 //! `cargo xtask` builds xtask in debug without the SDK; `bench` therefore runs itself again
