@@ -1,6 +1,7 @@
 //! Section 1: what a call costs. The same job-status calls through the invaro client, through
-//! reqwest with hand-written serde types, and through raw hyper, against one fixed-response
-//! server on 127.0.0.1, in rounds that rotate the order of the three.
+//! reqwest with hand-written serde types, through raw hyper, and through reqwest decoding into the
+//! SDK's generated types, against one fixed-response server on 127.0.0.1, in rounds that rotate
+//! the order of the four.
 
 use std::{sync::Arc, time::Instant};
 
@@ -66,12 +67,14 @@ fn job_body() -> String {
     .to_string()
 }
 
-/// The three ways of making the call.
+/// The ways of making the call. `Typed` is reqwest decoding into the SDK's generated types: it
+/// splits the SDK's overhead into decoding and everything else.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Way {
     Invaro,
     Reqwest,
     Hyper,
+    Typed,
 }
 
 /// Clients built once, so that every round measures calls on warm connection pools.
@@ -90,15 +93,10 @@ impl Clients {
                 job.status().await.expect("the invaro call succeeds");
             }
             Way::Reqwest => {
-                let response = self
-                    .reqwest
-                    .get(format!("{}/parse/statements/{JOB_ID}", self.base))
-                    .bearer_auth(KEY)
-                    .send()
-                    .await
-                    .and_then(reqwest::Response::error_for_status)
-                    .expect("the reqwest call succeeds");
-                let _: Envelope = response.json().await.expect("the body decodes");
+                let _: Envelope = self.reqwest_call().await;
+            }
+            Way::Typed => {
+                let _: invaro::generated::types::JobResponse = self.reqwest_call().await;
             }
             Way::Hyper => {
                 let request =
@@ -125,6 +123,18 @@ impl Clients {
                     serde_json::from_slice(&body.to_bytes()).expect("the body decodes");
             }
         }
+    }
+
+    async fn reqwest_call<T: serde::de::DeserializeOwned>(&self) -> T {
+        let response = self
+            .reqwest
+            .get(format!("{}/parse/statements/{JOB_ID}", self.base))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .expect("the reqwest call succeeds");
+        response.json().await.expect("the body decodes")
     }
 
     /// Seconds per call over `calls` calls, `in_flight` at a time.
@@ -169,7 +179,7 @@ async fn measure(settings: &Settings, base: &str) -> Vec<Figure> {
         reqwest: reqwest::Client::new(),
         hyper: HyperClient::builder(TokioExecutor::new()).build_http(),
     });
-    let ways = [Way::Invaro, Way::Reqwest, Way::Hyper];
+    let ways = [Way::Invaro, Way::Reqwest, Way::Hyper, Way::Typed];
     for way in ways {
         clients.time(way, settings.calls / 10, IN_FLIGHT).await;
     }
@@ -178,9 +188,9 @@ async fn measure(settings: &Settings, base: &str) -> Vec<Figure> {
         // [round][way] seconds per call.
         let mut rounds = Vec::new();
         for round in 0..settings.rounds {
-            let mut times = [0.0; 3];
-            for i in 0..3 {
-                let index = (round + i) % 3;
+            let mut times = [0.0; 4];
+            for i in 0..ways.len() {
+                let index = (round + i) % ways.len();
                 times[index] = clients.time(ways[index], settings.calls, in_flight).await;
             }
             rounds.push(times);
@@ -198,14 +208,17 @@ async fn measure(settings: &Settings, base: &str) -> Vec<Figure> {
             .against("reqwest + serde", reqwest, ratio(0))
             .target("ratio ≤ 1.05"),
         );
-        figures.push(
-            Figure::new(
-                format!("{calls} job-status calls, {label}: raw hyper"),
-                median(&column(2)),
-                "µs/call",
-            )
-            .against("reqwest + serde", reqwest, ratio(2)),
-        );
+        let others = [(2, "raw hyper + serde"), (3, "reqwest + the SDK's types")];
+        for (i, way) in others {
+            figures.push(
+                Figure::new(
+                    format!("{calls} job-status calls, {label}: {way}"),
+                    median(&column(i)),
+                    "µs/call",
+                )
+                .against("reqwest + serde", reqwest, ratio(i)),
+            );
+        }
     }
     figures
 }
