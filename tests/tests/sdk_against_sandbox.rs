@@ -19,13 +19,18 @@ fn definition() -> serde_json::Map<String, serde_json::Value> {
         .unwrap()
 }
 
-#[tokio::test]
-async fn parse_file_uploads_starts_and_waits_for_both_kinds() {
-    let (_sandbox, client) = start(
+/// A sandbox whose jobs finish at once, and an unthrottled client for it.
+async fn start_instant() -> (invaro_sandbox::SandboxHandle, invaro::Client) {
+    start(
         Sandbox::builder().job_timings(JobTimings::INSTANT),
         RateLimit::unlimited(),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn parse_file_uploads_starts_and_waits_for_both_kinds() {
+    let (_sandbox, client) = start_instant().await;
     let dir = std::env::temp_dir().join(format!("invaro-e2e-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let invoice = dir.join("invoice.pdf");
@@ -54,11 +59,7 @@ async fn parse_file_uploads_starts_and_waits_for_both_kinds() {
 
 #[tokio::test]
 async fn status_by_kind_and_by_the_general_route() {
-    let (_sandbox, client) = start(
-        Sandbox::builder().job_timings(JobTimings::INSTANT),
-        RateLimit::unlimited(),
-    )
-    .await;
+    let (_sandbox, client) = start_instant().await;
     let job = upload_and_start(
         &client,
         DocumentKind::Statement,
@@ -85,11 +86,7 @@ async fn status_by_kind_and_by_the_general_route() {
 
 #[tokio::test]
 async fn a_document_marked_to_fail_fails_with_a_reason() {
-    let (_sandbox, client) = start(
-        Sandbox::builder().job_timings(JobTimings::INSTANT),
-        RateLimit::unlimited(),
-    )
-    .await;
+    let (_sandbox, client) = start_instant().await;
     let job = upload_and_start(
         &client,
         DocumentKind::Invoice,
@@ -108,11 +105,7 @@ async fn a_document_marked_to_fail_fails_with_a_reason() {
 
 #[tokio::test]
 async fn a_batch_reports_each_document_and_survives_a_failure() {
-    let (_sandbox, client) = start(
-        Sandbox::builder().job_timings(JobTimings::INSTANT),
-        RateLimit::unlimited(),
-    )
-    .await;
+    let (_sandbox, client) = start_instant().await;
     let files: Vec<Upload> = (0..12)
         .map(|n| {
             let name = if n == 4 {
@@ -274,11 +267,7 @@ async fn schemas_create_list_get_update_and_their_errors() {
 
 #[tokio::test]
 async fn files_upload_list_get_download_delete() {
-    let (_sandbox, client) = start(
-        Sandbox::builder().job_timings(JobTimings::INSTANT),
-        RateLimit::unlimited(),
-    )
-    .await;
+    let (_sandbox, client) = start_instant().await;
     let api = client.api();
     let uploaded = client
         .call(api.upload_files(&[
