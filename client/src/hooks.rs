@@ -145,9 +145,10 @@ impl Hooks {
             // Reading a JSON body here, inside the attempt, lets a connection that dies
             // mid-body be retried like any other transport failure (progenitor reads the
             // whole body anyway). Downloads stay streamed.
-            let response = match idempotent && is_json(&response) {
-                true => buffered(response).await.map_err(Failure::Transport)?,
-                false => response,
+            let response = if idempotent && is_json(&response) {
+                buffered(response).await.map_err(Failure::Transport)?
+            } else {
+                response
             };
             let status = response.status();
             tracing::Span::current().record("status", status.as_u16());
