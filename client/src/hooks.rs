@@ -243,12 +243,12 @@ impl ClientHooks<Hooks> for generated::Client {
     }
 
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
-        if request.try_clone().is_none() {
+        if request.body().is_some_and(|body| body.as_bytes().is_none()) {
             // A streamed body cannot be sent twice; generated calls only stream nothing.
             return self.client().execute(request).await;
         }
         let cost = documents_in_batch(info.operation_id, &request);
-        let make = || request.try_clone().expect("checked to be clonable above");
+        let make = || request.try_clone().expect("a body in memory can be cloned");
         self.inner()
             .send(self.client(), info.operation_id, cost, make)
             .await
