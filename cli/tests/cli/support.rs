@@ -197,17 +197,23 @@ pub fn interrupt(child: &Child) {
 
 /// Waits (at most 10 s) for `child` to exit and returns its code.
 pub fn exit_code(child: &mut Child) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().expect("the child can be waited on") {
-            return status.code().unwrap_or(-1);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the process did not exit within 10 s"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let pid = child.id();
+    std::thread::scope(|scope| {
+        let (done, exited) = mpsc::channel();
+        scope.spawn(move || {
+            let status = child.wait().expect("the child can be waited on");
+            let _ = done.send(status.code().unwrap_or(-1));
+        });
+        exited
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| {
+                // Unblock the waiting thread before failing, so the test ends instead of hanging.
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+                panic!("the process did not exit within 10 s");
+            })
+    })
 }
 
 /// Whether `path` holds a JSON object with key `key`.
