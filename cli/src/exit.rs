@@ -110,7 +110,7 @@ mod tests {
             job_id: "job_2".into(),
             elapsed: Duration::from_secs(1),
             polls: 2,
-            last_status: invaro::JobStatus::Processing,
+            last_status: Some(invaro::JobStatus::Processing),
         };
         assert_eq!(Failure::from(timeout).exit, Exit::TimedOut);
         let invalid = invaro::Error::InvalidInput {

@@ -14,9 +14,6 @@ use crate::{
 /// The largest batch one request may start.
 pub const MAX_BATCH: usize = 10;
 
-/// How many jobs of a batch are waited on at once.
-const BATCH_WAITS: usize = 8;
-
 /// A client of the Invaro API. Cheap to clone: clones share the connection pool and the rate
 /// limiter.
 ///
@@ -56,8 +53,12 @@ impl Client {
         }
     }
 
-    pub(crate) fn from_parts(config: Config, http: reqwest::Client) -> Result<Self, Error> {
-        let hooks = Hooks::new(&config)?;
+    pub(crate) fn from_parts(
+        config: Config,
+        http: reqwest::Client,
+        uploads: reqwest::Client,
+    ) -> Result<Self, Error> {
+        let hooks = Hooks::new(&config, uploads)?;
         let api = generated::Client::new_with_client(&config.base_url, http, hooks);
         Ok(Self {
             inner: Arc::new(Inner { api, config }),
@@ -106,7 +107,42 @@ impl Client {
             DocumentKind::Invoice => self.call(self.api().process_invoices(&request)).await?,
             DocumentKind::Statement => self.call(self.api().process_statements(&request)).await?,
         };
-        Ok(Job::resume(self, kind, started.data.job_id))
+        Ok(Job::started(self, kind, started.data.job_id))
+    }
+
+    /// Downloads a file's content (`GET /files/{file_id}/download`), read whole: a body cut
+    /// short is fetched again like any failed GET.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let bytes = client.download("f663d9ac-6d5b-4cfe-bf30-ac19ad9429e4").await?;
+    /// println!("{} bytes", bytes.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn download(&self, file_id: &str) -> Result<bytes::Bytes, Error> {
+        let stream = self.call(self.api().download_file(file_id)).await?;
+        // The transport has read the body already: this only gathers it.
+        let chunks: Vec<_> = stream.into_inner().collect().await;
+        let mut content = bytes::BytesMut::new();
+        for chunk in chunks {
+            let chunk = chunk.map_err(|e| Error::transport(e, Default::default()))?;
+            content.extend_from_slice(&chunk);
+        }
+        Ok(content.freeze())
+    }
+
+    /// Downloads a file's content into `path` and returns its size. The old file at `path`, if
+    /// any, is replaced only once the whole content is on disk (written to a temporary file in
+    /// the same folder, synced, then renamed): a failed download leaves it as it was, and no
+    /// partial file behind.
+    pub async fn download_to(&self, file_id: &str, path: impl AsRef<Path>) -> Result<u64, Error> {
+        let content = self.download(file_id).await?;
+        let path = path.as_ref().to_path_buf();
+        let len = content.len() as u64;
+        tokio::task::spawn_blocking(move || crate::files::write_atomic(&path, &content))
+            .await
+            .map_err(|e| Error::invalid("download", format!("the writing task failed: {e}")))??;
+        Ok(len)
     }
 
     /// The job `job_id`, to check or wait on (same as [`Job::resume`]).
@@ -127,9 +163,10 @@ impl Client {
         self.start_job(kind, &document.doc_id).await?.wait().await
     }
 
-    /// Parses many uploaded documents: starts them in batches of at most ten, then waits on
-    /// all of them a few at a time. One document failing does not stop the others: the report
-    /// says what became of each.
+    /// Parses many uploaded documents: starts them in batches of at most ten and waits on each
+    /// job as soon as it has started (the shared rate limiter paces the checks). One document
+    /// failing does not stop the others: the report says what became of each, in the order
+    /// given. The poll policy's deadline counts from this call, for every job alike.
     pub async fn parse_batch(
         &self,
         kind: DocumentKind,
@@ -141,14 +178,16 @@ impl Client {
                 "needs at least one document id",
             ));
         }
-        let mut started = Vec::with_capacity(document_ids.len());
-        for chunk in document_ids.chunks(MAX_BATCH) {
-            started.extend(self.start_batch(kind, chunk).await);
-        }
-        let outcomes = futures::stream::iter(started)
+        let deadline = self
+            .config()
+            .poll
+            .deadline_from(tokio::time::Instant::now());
+        let outcomes = futures::stream::iter(document_ids.chunks(MAX_BATCH))
+            .then(|chunk| self.start_batch(kind, chunk))
+            .flat_map(futures::stream::iter)
             .map(|(document_id, job)| async move {
                 let result = match job {
-                    Ok(job) => job.wait().await.map_err(Arc::new),
+                    Ok(job) => job.wait_until(deadline).await.map_err(Arc::new),
                     Err(e) => Err(e),
                 };
                 BatchOutcome {
@@ -156,7 +195,7 @@ impl Client {
                     result,
                 }
             })
-            .buffered(BATCH_WAITS)
+            .buffered(document_ids.len())
             .collect()
             .await;
         Ok(BatchReport { outcomes })
@@ -189,7 +228,7 @@ impl Client {
             Ok(batch) if batch.data.job_ids.len() == ids.len() => ids
                 .iter()
                 .zip(batch.data.job_ids)
-                .map(|(id, job_id)| (id.clone(), Ok(Job::resume(self, kind, job_id))))
+                .map(|(id, job_id)| (id.clone(), Ok(Job::started(self, kind, job_id))))
                 .collect(),
             Ok(batch) => {
                 let e = Arc::new(Error::invalid(

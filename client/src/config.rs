@@ -12,7 +12,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.invaro.ai/api/v1";
 
 /// The settings a [`Client`] runs with. Read them back with [`Client::config`].
 ///
-/// Defaults: the production base URL, 30 s per attempt, 10 s to connect, the default
+/// Defaults: the production base URL, 10 s to connect, 30 s of silence on a connection, the default
 /// [`RetryPolicy`], [`PollPolicy`] and [`RateLimit`] (60 requests per minute), and a
 /// `invaro-rust/<version>` user agent.
 #[derive(Clone, Debug)]
@@ -22,8 +22,9 @@ pub struct Config {
     pub api_key: SecretString,
     /// Where the API lives, without a trailing slash.
     pub base_url: String,
-    /// How long one attempt of a call may take.
-    pub timeout: Duration,
+    /// The longest silence on a connection: from sending a request until its answer starts,
+    /// and between two pieces of a body. A large body that keeps moving never times out.
+    pub read_timeout: Duration,
     /// How long opening a connection may take (only for the HTTP client the SDK builds).
     pub connect_timeout: Duration,
     /// How failed calls are retried.
@@ -42,7 +43,7 @@ pub struct Config {
 /// use std::time::Duration;
 /// let client = invaro::Client::builder()
 ///     .api_key("sk_test_123")
-///     .timeout(Duration::from_secs(10))
+///     .read_timeout(Duration::from_secs(10))
 ///     .rate_limit(invaro::RateLimit::per_minute(30))
 ///     .build()?;
 /// assert_eq!(client.config().base_url, "https://api.invaro.ai/api/v1");
@@ -54,7 +55,7 @@ pub struct Config {
 pub struct ClientBuilder {
     api_key: Option<SecretString>,
     base_url: Option<String>,
-    timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     poll: Option<PollPolicy>,
@@ -77,9 +78,12 @@ impl ClientBuilder {
         self
     }
 
-    /// How long one attempt of a call may take. Default 30 s.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+    /// The longest silence on a connection: from sending a request until its answer starts,
+    /// and between two pieces of a body. Default 30 s. An upload's answer may take this long
+    /// after its last byte left, and the whole upload one second more per 16 KiB (a floor on
+    /// its speed). Ignored with [`http_client`](Self::http_client), whose own settings apply.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = Some(timeout);
         self
     }
 
@@ -133,7 +137,7 @@ impl ClientBuilder {
         let config = Config {
             api_key,
             base_url,
-            timeout: self.timeout.unwrap_or(Duration::from_secs(30)),
+            read_timeout: self.read_timeout.unwrap_or(Duration::from_secs(30)),
             connect_timeout: self.connect_timeout.unwrap_or(Duration::from_secs(10)),
             retry: self.retry.unwrap_or_default(),
             poll: self.poll.unwrap_or_default(),
@@ -142,15 +146,31 @@ impl ClientBuilder {
                 .user_agent
                 .unwrap_or_else(|| concat!("invaro-rust/", env!("CARGO_PKG_VERSION")).into()),
         };
-        let http = match self.http_client {
-            Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(config.connect_timeout)
-                .build()
-                .map_err(|e| Error::invalid("http client", e.to_string()))?,
+        let (http, uploads) = match self.http_client {
+            Some(http) => (http.clone(), http),
+            None => (
+                http_client(&config, Some(config.read_timeout))?,
+                http_client(&config, None)?,
+            ),
         };
-        Client::from_parts(config, http)
+        Client::from_parts(config, http, uploads)
     }
+}
+
+/// An HTTP client with the configured connect timeout and, if given, a read timeout. Where
+/// the system allows, the kernel also drops a connection whose sent data stays unacknowledged
+/// for the read timeout (a peer that vanished mid-upload).
+fn http_client(config: &Config, read_timeout: Option<Duration>) -> Result<reqwest::Client, Error> {
+    let builder = reqwest::Client::builder().connect_timeout(config.connect_timeout);
+    let builder = match read_timeout {
+        Some(timeout) => builder.read_timeout(timeout),
+        None => builder,
+    };
+    #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+    let builder = builder.tcp_user_timeout(config.read_timeout);
+    builder
+        .build()
+        .map_err(|e| Error::invalid("http client", e.to_string()))
 }
 
 fn check_key(key: &SecretString) -> Result<(), Error> {

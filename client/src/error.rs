@@ -4,7 +4,11 @@ use std::{fmt, time::Duration};
 
 use reqwest::StatusCode;
 
-use crate::{JobStatus, generated::types};
+use crate::{
+    JobStatus,
+    generated::types,
+    retry::{self, Outcome},
+};
 
 /// How much of an undecodable body an error keeps.
 const BODY_SNIPPET: usize = 512;
@@ -23,7 +27,8 @@ const BODY_SNIPPET: usize = 512;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The API answered with an error envelope.
+    /// The API answered with an error status (whatever the body: the documented envelope, a
+    /// framework's `{"detail": ...}`, a proxy's HTML page or nothing).
     #[error("{0}")]
     Api(Box<ApiError>),
     /// The API refused the call for exceeding the rate limit, after every retry.
@@ -39,9 +44,7 @@ pub enum Error {
     },
     /// The job did not finish within the poll policy's deadline. Resume it with
     /// [`crate::Job::resume`].
-    #[error(
-        "job {job_id} still {last_status} after {elapsed:?} and {polls} polls; resume it by id"
-    )]
+    #[error("job {job_id} {} after {elapsed:?} and {polls} status calls; resume it by id", seen(last_status.as_ref()))]
     WaitTimeout {
         /// The job, still running on the server.
         job_id: String,
@@ -49,8 +52,8 @@ pub enum Error {
         elapsed: Duration,
         /// How many status calls were made.
         polls: u32,
-        /// The last status seen.
-        last_status: JobStatus,
+        /// The last status the server reported, if any answer came.
+        last_status: Option<JobStatus>,
     },
     /// A client-side check failed before anything was sent.
     #[error("{subject}: {rule}")]
@@ -60,10 +63,25 @@ pub enum Error {
         /// The rule it broke.
         rule: String,
     },
-    /// The request could not be sent or the response not received.
-    #[error("transport error: {0}")]
-    Transport(#[source] reqwest::Error),
-    /// A response body did not have the documented shape.
+    /// A local file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The request could not be sent or the response not received whole.
+    #[error("transport error: {source}")]
+    Transport {
+        /// What the HTTP client said.
+        #[source]
+        source: reqwest::Error,
+        /// Whether sending the same request again is safe (see [`Error::is_retryable`]).
+        resend_safe: bool,
+    },
+    /// A success response whose body did not have the documented shape.
     #[error("cannot decode the response{}: {source}; body starts with: {body:?}", status_suffix(*.status))]
     Decode {
         /// The response status, when known.
@@ -74,33 +92,38 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// A status the API does not document for this call.
-    #[error("unexpected response status {status}; body starts with: {body:?}")]
-    UnexpectedStatus {
-        /// The status.
-        status: StatusCode,
-        /// The start of the body, at most 512 bytes.
-        body: String,
-    },
+}
+
+fn seen(status: Option<&JobStatus>) -> String {
+    match status {
+        Some(status) => format!("still {status}"),
+        None => "reported no status".into(),
+    }
 }
 
 fn status_suffix(status: Option<StatusCode>) -> String {
     status.map(|s| format!(" (status {s})")).unwrap_or_default()
 }
 
-/// An error the API reported, from its `{success: false, error: ...}` envelope.
+/// An error status the API answered with, and what its body said.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
-    /// The API's code, such as `VALIDATION_ERROR`; empty when the API sent only a message.
+    /// The API's code, such as `VALIDATION_ERROR`; empty when the body carried none.
     pub code: String,
-    /// The API's message.
+    /// The API's message, or the status's reason when the body carried none.
     pub message: String,
-    /// Whatever details the API gave.
+    /// Whatever details the API gave (a framework's `detail` value lands here too).
     pub details: Option<serde_json::Value>,
-    /// How long the API asked us to wait (`Retry-After` or `X-RateLimit-Reset`).
+    /// The start of the body (at most 512 bytes) when it was not the API's error envelope.
+    pub body: Option<String>,
+    /// How long the API asked us to wait (`Retry-After` or `X-RateLimit-Reset`), capped by the
+    /// retry policy.
     pub retry_after: Option<Duration>,
+    /// Whether the same request may safely be sent again.
+    resend_safe: bool,
 }
 
 impl fmt::Display for ApiError {
@@ -114,35 +137,104 @@ impl fmt::Display for ApiError {
 }
 
 impl ApiError {
-    /// Reads an error envelope (whether `error` is an object or a plain string).
+    /// Reads an error response from its status and body: the API's envelope (whether `error`
+    /// is an object or a plain string), a framework's `{"detail": ...}` or `{"message": ...}`,
+    /// or anything else (HTML, plain text, nothing), which is kept as a bounded snippet.
+    pub(crate) fn from_body(status: StatusCode, body: &[u8], context: Attempted) -> Self {
+        let mut error = Self {
+            status,
+            code: String::new(),
+            message: status.canonical_reason().unwrap_or("error").to_string(),
+            details: None,
+            body: None,
+            retry_after: context.retry_after,
+            resend_safe: context.may_resend(status),
+        };
+        if let Ok(envelope) = serde_json::from_slice::<types::ErrorEnvelope>(body) {
+            error.read_envelope(envelope);
+            return error;
+        }
+        let json = serde_json::from_slice::<serde_json::Value>(body).ok();
+        let field = |name| json.as_ref().and_then(|j| j.get(name)).cloned();
+        match field("detail")
+            .or_else(|| field("message"))
+            .or_else(|| field("error"))
+        {
+            Some(serde_json::Value::String(message)) => error.message = message,
+            Some(detail) => {
+                error.message = snippet(detail.to_string().as_bytes());
+                error.details = Some(detail);
+            }
+            None => {}
+        }
+        if !body.is_empty() {
+            error.body = Some(snippet(body));
+        }
+        error
+    }
+
+    /// Reads the API's error envelope.
     pub(crate) fn from_envelope(
         status: StatusCode,
         envelope: types::ErrorEnvelope,
-        retry_after: Option<Duration>,
+        context: Attempted,
     ) -> Self {
-        let (code, message, details) = match envelope.error {
-            types::ErrorEnvelopeError::ErrorDetail(d) => (d.code, d.message, d.details),
-            types::ErrorEnvelopeError::String(message) => (String::new(), message, None),
-        };
-        Self {
-            status,
-            code,
-            message,
-            details,
-            retry_after,
+        let mut error = Self::from_body(status, b"", context);
+        error.read_envelope(envelope);
+        error
+    }
+
+    fn read_envelope(&mut self, envelope: types::ErrorEnvelope) {
+        match envelope.error {
+            types::ErrorEnvelopeError::ErrorDetail(d) => {
+                (self.code, self.message, self.details) = (d.code, d.message, d.details);
+            }
+            types::ErrorEnvelopeError::String(message) => self.message = message,
         }
     }
 }
 
+/// What the transport knew about the last attempt of a call, for the error it becomes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Attempted {
+    /// Whether the call's method may be repeated after it reached the server.
+    pub(crate) repeat_safe: bool,
+    /// The status of the last response, if one came.
+    pub(crate) status: Option<StatusCode>,
+    /// The wait the last response asked for, already capped.
+    pub(crate) retry_after: Option<Duration>,
+}
+
+impl Attempted {
+    fn method(self) -> reqwest::Method {
+        // Only the distinction matters to the classifier.
+        if self.repeat_safe {
+            reqwest::Method::GET
+        } else {
+            reqwest::Method::POST
+        }
+    }
+
+    fn may_resend(self, status: StatusCode) -> bool {
+        retry::may_resend(&self.method(), Outcome::Status(status))
+    }
+}
+
 impl Error {
-    /// Whether trying the same call again later could succeed.
+    /// Whether the caller may safely send the same call again: true when nothing can have
+    /// happened on the server (the connection never opened, or a 429), or when the call has no
+    /// further effect the second time (a GET or DELETE after a timeout or a 5xx). False for a
+    /// POST or PUT that may have reached the server, and for errors that would only repeat.
+    /// A [`Error::WaitTimeout`] is retryable: the job is still running; wait on it again.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::RateLimited(_) | Self::WaitTimeout { .. } => true,
-            Self::Api(e) => crate::retry::is_retryable_status(e.status),
-            Self::UnexpectedStatus { status, .. } => crate::retry::is_retryable_status(*status),
-            Self::Transport(e) => e.is_connect() || e.is_timeout() || e.is_request(),
-            Self::JobFailed { .. } | Self::InvalidInput { .. } | Self::Decode { .. } => false,
+            Self::Api(e) => e.resend_safe,
+            Self::Transport { resend_safe, .. } => *resend_safe,
+            Self::JobFailed { .. }
+            | Self::InvalidInput { .. }
+            | Self::Io { .. }
+            | Self::Decode { .. } => false,
         }
     }
 
@@ -150,10 +242,12 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Api(e) | Self::RateLimited(e) => Some(e.status),
-            Self::UnexpectedStatus { status, .. } => Some(*status),
             Self::Decode { status, .. } => *status,
-            Self::Transport(e) => e.status(),
-            Self::JobFailed { .. } | Self::WaitTimeout { .. } | Self::InvalidInput { .. } => None,
+            Self::Transport { source, .. } => source.status(),
+            Self::JobFailed { .. }
+            | Self::WaitTimeout { .. }
+            | Self::InvalidInput { .. }
+            | Self::Io { .. } => None,
         }
     }
 
@@ -192,40 +286,55 @@ impl Error {
         }
     }
 
-    /// Turns an error of the generated client into ours. `status` is the status of the
-    /// response the error came from, when the caller knows it (progenitor drops it on decode
-    /// errors).
+    /// An error status: [`Error::RateLimited`] for a 429, else [`Error::Api`].
+    pub(crate) fn api(error: ApiError) -> Self {
+        if error.status == StatusCode::TOO_MANY_REQUESTS {
+            Self::RateLimited(Box::new(error))
+        } else {
+            Self::Api(Box::new(error))
+        }
+    }
+
+    /// A transport failure of a call sent as `context` describes.
+    pub(crate) fn transport(source: reqwest::Error, context: Attempted) -> Self {
+        let resend_safe = retry::may_resend(&context.method(), Outcome::of_transport(&source));
+        Self::Transport {
+            source,
+            resend_safe,
+        }
+    }
+
+    /// Turns an error of the generated client into ours, classified by the HTTP status first
+    /// and the body second. `context` is what the transport saw of the call's last attempt
+    /// (progenitor drops the status when a body does not decode).
     pub(crate) async fn from_generated(
         error: progenitor_client::Error<types::ErrorEnvelope>,
-        status: Option<StatusCode>,
+        context: Attempted,
     ) -> Self {
         use progenitor_client::Error as E;
         match error {
             E::ErrorResponse(response) => {
                 let status = response.status();
-                let retry_after = crate::retry::server_delay(status, response.headers());
-                let api = Box::new(ApiError::from_envelope(
+                Self::api(ApiError::from_envelope(
                     status,
                     response.into_inner(),
-                    retry_after,
-                ));
-                if status == StatusCode::TOO_MANY_REQUESTS {
-                    Self::RateLimited(api)
-                } else {
-                    Self::Api(api)
-                }
+                    context,
+                ))
             }
-            E::InvalidResponsePayload(body, source) => Self::decode(status, &body, source),
+            E::InvalidResponsePayload(body, source) => match context.status {
+                Some(status) if !status.is_success() => {
+                    Self::api(ApiError::from_body(status, &body, context))
+                }
+                status => Self::decode(status, &body, source),
+            },
             E::UnexpectedResponse(response) => {
                 let status = response.status();
+                // The transport has already read (and capped) the body.
                 let body = response.bytes().await.unwrap_or_default();
-                Self::UnexpectedStatus {
-                    status,
-                    body: snippet(&body),
-                }
+                Self::api(ApiError::from_body(status, &body, context))
             }
             E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
-                Self::Transport(e)
+                Self::transport(e, context)
             }
             E::InvalidRequest(message) | E::Custom(message) => Self::invalid("request", message),
         }
@@ -236,10 +345,4 @@ impl Error {
 fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(BODY_SNIPPET)]);
     text.into_owned()
-}
-
-impl From<reqwest::Error> for Error {
-    fn from(e: reqwest::Error) -> Self {
-        Self::Transport(e)
-    }
 }

@@ -1,13 +1,22 @@
 //! What happens around every call, generated or hand-written: authentication, the shared rate
-//! limiter, retries, per-attempt timeouts and tracing.
+//! limiter, retries, reading bodies whole and bounded, and tracing.
 //!
 //! progenitor gives the generated `Client` an inner value of type [`Hooks`] and calls the
 //! [`ClientHooks`] methods implemented here for every operation; the hand-written uploads call
-//! `Hooks::send` directly, so both go through the same code.
+//! `Hooks::send` directly, so both go through the same code and the same retry classifier
+//! ([`crate::retry::may_resend`]).
 
-use std::{cell::Cell, fmt, sync::Arc, time::Duration};
+use std::{
+    cell::Cell,
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use backon::Retryable;
+use bytes::BytesMut;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{
     Method, Request, Response, StatusCode,
@@ -18,15 +27,21 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::{
-    Config, Error, generated,
+    Config, Error, MAX_FILE_BYTES,
+    error::Attempted,
+    generated::{self, types},
     rate_limit::Limiter,
-    retry::{Failure, RetryPolicy},
+    retry::{self, Outcome, RetryPolicy},
 };
 
+/// The largest response body read: a downloaded document is at most [`MAX_FILE_BYTES`], and
+/// no JSON answer of the API comes near this.
+const MAX_BODY_BYTES: u64 = 4 * MAX_FILE_BYTES;
+
 tokio::task_local! {
-    /// The status of the last response of the call running in this task, for errors that
-    /// progenitor reports without it (a body that does not decode).
-    static LAST_STATUS: Cell<Option<StatusCode>>;
+    /// What the transport saw of the last attempt of the call running in this task, for the
+    /// errors that progenitor reports without it (a body that does not decode).
+    static LAST_ATTEMPT: Cell<Attempted>;
 }
 
 /// The state every call shares: one per [`crate::Client`], cloned cheaply.
@@ -36,16 +51,18 @@ pub struct Hooks(Arc<Shared>);
 struct Shared {
     authorization: HeaderValue,
     user_agent: HeaderValue,
-    timeout: Duration,
     retry: RetryPolicy,
     limiter: Limiter,
+    read_timeout: std::time::Duration,
+    /// The HTTP client for uploads: one without a read timeout, whose clock would otherwise
+    /// run while a large body is still being sent.
+    uploads: reqwest::Client,
 }
 
 impl fmt::Debug for Hooks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hooks")
             .field("authorization", &"Bearer [REDACTED]")
-            .field("timeout", &self.0.timeout)
             .field("retry", &self.0.retry)
             .field("limiter", &self.0.limiter)
             .finish()
@@ -53,7 +70,7 @@ impl fmt::Debug for Hooks {
 }
 
 impl Hooks {
-    pub(crate) fn new(config: &Config) -> Result<Self, Error> {
+    pub(crate) fn new(config: &Config, uploads: reqwest::Client) -> Result<Self, Error> {
         let bearer = format!("Bearer {}", config.api_key.expose_secret());
         let mut authorization = HeaderValue::from_str(&bearer)
             .map_err(|_| Error::invalid("api_key", "must be printable ASCII"))?;
@@ -64,10 +81,21 @@ impl Hooks {
         Ok(Self(Arc::new(Shared {
             authorization,
             user_agent,
-            timeout: config.timeout,
             retry: config.retry.clone(),
             limiter: Limiter::new(config.rate_limit),
+            read_timeout: config.read_timeout,
+            uploads,
         })))
+    }
+
+    /// The HTTP client uploads are sent with.
+    pub(crate) fn uploads(&self) -> &reqwest::Client {
+        &self.0.uploads
+    }
+
+    /// The configured read timeout (uploads build their own ceiling from it).
+    pub(crate) fn read_timeout(&self) -> std::time::Duration {
+        self.0.read_timeout
     }
 
     /// Adds the headers every call carries.
@@ -75,12 +103,12 @@ impl Hooks {
         let headers = request.headers_mut();
         headers.insert(AUTHORIZATION, self.0.authorization.clone());
         headers.insert(USER_AGENT, self.0.user_agent.clone());
-        *request.timeout_mut() = Some(self.0.timeout);
     }
 
-    /// Sends the request `make` builds, again on retryable failures: every attempt waits for
-    /// the rate limiter (where it counts as `cost` requests), and is built anew (so a file
-    /// upload re-opens its files).
+    /// Sends the request `make` builds, again while the retry classifier allows: every attempt
+    /// waits for the rate limiter (where it counts as `cost` requests), and is built anew (so a
+    /// file upload re-opens its files). Any status comes back as a response; only a failure
+    /// with no response at all is an error.
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
@@ -90,9 +118,12 @@ impl Hooks {
     ) -> reqwest::Result<Response> {
         let first = make();
         let method = first.method().clone();
+        record(|last| last.repeat_safe = retry::repeat_safe(&method));
         let started = Instant::now();
         let attempt = Cell::new(0u32);
         let first = Cell::new(Some(first));
+        // Whether an attempt that failed may still have done the work on the server.
+        let earlier_arrived = AtomicBool::new(false);
         let hooks = self;
         let once = move || {
             attempt.set(attempt.get() + 1);
@@ -102,23 +133,36 @@ impl Hooks {
         let result = once
             .retry(self.0.retry.backoff())
             .sleep(tokio::time::sleep)
-            .when(|failure| failure.is_retryable(&method))
+            .when(|failure| {
+                let outcome = failure.outcome();
+                if outcome.may_have_arrived() {
+                    earlier_arrived.store(true, Ordering::Relaxed);
+                }
+                retry::may_resend(&method, outcome)
+            })
             .adjust(|failure, backoff| {
                 self.0
                     .retry
                     .next_wait(backoff, failure.server_delay(), started.elapsed())
             })
             .notify(|failure, wait| {
-                tracing::debug!(operation, ?wait, failure = %describe(failure), "retrying");
+                tracing::debug!(operation, ?wait, failure = %failure.describe(), "retrying");
             })
             .await;
         match result {
+            Ok(response)
+                if earlier_arrived.into_inner() && already_done(&method, response.status()) =>
+            {
+                tracing::debug!(operation, status = %response.status(), "an earlier attempt did the work");
+                Ok(done_by_earlier_attempt(operation, response))
+            }
             Ok(response) | Err(Failure::Status(response)) => Ok(response),
             Err(Failure::Transport(e)) => Err(e),
         }
     }
 
-    /// One attempt: a permit, the request, and what the response teaches the limiter.
+    /// One attempt: a permit, the request, its whole body, and what the response teaches the
+    /// limiter.
     async fn attempt(
         &self,
         http: &reqwest::Client,
@@ -138,23 +182,22 @@ impl Hooks {
             let waited = Instant::now();
             // Held until the answer is in: the limiter counts from when requests finish.
             let _permit = self.0.limiter.acquire(cost).await;
-            let waited = waited.elapsed().as_millis() as u64;
+            let waited = u64::try_from(waited.elapsed().as_millis()).unwrap_or(u64::MAX);
             tracing::Span::current().record("limiter_wait_ms", waited);
-            let idempotent = request.method() != Method::POST;
             let response = http.execute(request).await.map_err(Failure::Transport)?;
-            // Reading a JSON body here, inside the attempt, lets a connection that dies
-            // mid-body be retried like any other transport failure (progenitor reads the
-            // whole body anyway). Downloads stay streamed.
-            let response = if idempotent && is_json(&response) {
-                buffered(response).await.map_err(Failure::Transport)?
-            } else {
-                response
-            };
             let status = response.status();
             tracing::Span::current().record("status", status.as_u16());
             self.0.limiter.observe(response.headers());
-            let _ = LAST_STATUS.try_with(|last| last.set(Some(status)));
-            if crate::retry::is_retryable_status(status) {
+            let retry_after = retry::server_delay(status, response.headers())
+                .map(|delay| self.0.retry.cap_server_delay(delay));
+            record(|last| {
+                last.status = Some(status);
+                last.retry_after = retry_after;
+            });
+            // Reading the body here, inside the attempt, lets a connection that dies mid-body
+            // be retried like any other transport failure.
+            let response = read_whole(response).await.map_err(Failure::Transport)?;
+            if retry::is_transient(status) {
                 return Err(Failure::Status(response));
             }
             Ok(response)
@@ -162,6 +205,81 @@ impl Hooks {
         .instrument(span)
         .await
     }
+}
+
+/// Updates what this task's call knows of its last attempt (nothing outside a call).
+fn record(update: impl FnOnce(&mut Attempted)) {
+    let _ = LAST_ATTEMPT.try_with(|last| {
+        let mut value = last.get();
+        update(&mut value);
+        last.set(value);
+    });
+}
+
+/// A failed attempt, as the retry loop sees it.
+#[derive(Debug)]
+enum Failure {
+    /// The server answered with a status worth retrying.
+    Status(Response),
+    /// Nothing usable came back.
+    Transport(reqwest::Error),
+}
+
+impl Failure {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Self::Status(response) => Outcome::Status(response.status()),
+            Self::Transport(e) => Outcome::of_transport(e),
+        }
+    }
+
+    /// How long the server asked us to wait, if it did.
+    fn server_delay(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Status(response) => retry::server_delay(response.status(), response.headers()),
+            Self::Transport(_) => None,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Status(response) => response.status().to_string(),
+            Self::Transport(e) => e.to_string(),
+        }
+    }
+}
+
+/// Whether a `status` answered to a repeated `method` request means that an earlier attempt
+/// already did the work: a DELETE that meets "not found", "conflict: already deleted" or "gone".
+fn already_done(method: &Method, status: StatusCode) -> bool {
+    *method == Method::DELETE && matches!(status.as_u16(), 404 | 409 | 410)
+}
+
+/// The success an earlier attempt would have received: the operation's success body.
+fn done_by_earlier_attempt(operation: &str, response: Response) -> Response {
+    let file_id = response
+        .url()
+        .path_segments()
+        .and_then(|mut segments| segments.next_back())
+        .unwrap_or_default()
+        .to_string();
+    let body = match operation {
+        "delete_file" => types::FileDeletedResponse {
+            success: true,
+            data: types::FileDeleted {
+                file_id,
+                message: Some("deleted by an earlier attempt of this call".into()),
+            },
+        },
+        _ => return response,
+    };
+    let body = serde_json::to_vec(&body).expect("generated types serialize");
+    http::Response::builder()
+        .status(StatusCode::OK)
+        .header(CONTENT_TYPE, "application/json")
+        .body(body)
+        .expect("a static status and header are valid")
+        .into()
 }
 
 /// What a request counts as against the API's rate limit: each document of a batch is one
@@ -178,36 +296,45 @@ fn documents_in_batch(operation: &str, request: &Request) -> u32 {
         .body()
         .and_then(reqwest::Body::as_bytes)
         .and_then(|body| serde_json::from_slice::<Batch>(body).ok())
-        .map_or(1, |batch| batch.files.len().max(1) as u32)
+        .map_or(1, |batch| {
+            u32::try_from(batch.files.len()).unwrap_or(u32::MAX).max(1)
+        })
 }
 
-fn is_json(response: &Response) -> bool {
-    response
-        .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
-}
-
-/// The same response with its body read into memory.
-async fn buffered(response: Response) -> reqwest::Result<Response> {
+/// The same response with its body read into memory, at most [`MAX_BODY_BYTES`]. A longer
+/// body is cut there and ends in an error, so that whoever reads it learns why.
+async fn read_whole(mut response: Response) -> reqwest::Result<Response> {
+    let announced = response.content_length().unwrap_or(0);
+    let mut body = BytesMut::with_capacity(announced.min(MAX_BODY_BYTES) as usize);
+    let mut too_long = announced > MAX_BODY_BYTES;
+    while !too_long && let Some(chunk) = response.chunk().await? {
+        too_long = body.len() as u64 + chunk.len() as u64 > MAX_BODY_BYTES;
+        if !too_long {
+            body.extend_from_slice(&chunk);
+        }
+    }
     let mut builder = http::Response::builder()
         .status(response.status())
         .version(response.version());
     if let Some(headers) = builder.headers_mut() {
         headers.extend(response.headers().clone());
+        if too_long {
+            headers.remove(reqwest::header::CONTENT_LENGTH);
+        }
     }
-    let body = response.bytes().await?;
+    let body = body.freeze();
+    let body = if too_long {
+        let cut = std::io::Error::other(format!(
+            "the response body is longer than {MAX_BODY_BYTES} bytes, the most this client reads"
+        ));
+        reqwest::Body::wrap_stream(futures::stream::iter([Ok(body), Err(cut)]))
+    } else {
+        reqwest::Body::from(body)
+    };
     Ok(builder
         .body(body)
         .expect("status, version and headers come from a valid response")
         .into())
-}
-
-fn describe(failure: &Failure) -> String {
-    match failure {
-        Failure::Status(response) => response.status().to_string(),
-        Failure::Transport(e) => e.to_string(),
-    }
 }
 
 /// Runs one generated call, turning its error into an [`Error`] that knows the response status.
@@ -220,16 +347,28 @@ where
         >,
     >,
 {
-    let (result, status) = LAST_STATUS
-        .scope(Cell::new(None), async {
+    let (result, last) = LAST_ATTEMPT
+        .scope(Cell::new(Attempted::default()), async {
             let result = future.await;
-            (result, LAST_STATUS.with(Cell::get))
+            (result, LAST_ATTEMPT.with(Cell::get))
         })
         .await;
     match result {
         Ok(value) => Ok(value.into_inner()),
-        Err(e) => Err(Error::from_generated(e, status).await),
+        Err(e) => Err(Error::from_generated(e, last).await),
     }
+}
+
+/// A success status as the one every generated operation declares: servers answer success
+/// with 201, 202 or another 2xx where the docs say 200, and progenitor knows only the statuses
+/// the spec lists.
+fn as_declared_success(response: Response) -> Response {
+    if !response.status().is_success() || response.status() == StatusCode::OK {
+        return response;
+    }
+    let mut response = http::Response::from(response);
+    *response.status_mut() = StatusCode::OK;
+    Response::from(response)
 }
 
 impl ClientHooks<Hooks> for generated::Client {
@@ -249,8 +388,10 @@ impl ClientHooks<Hooks> for generated::Client {
         }
         let cost = documents_in_batch(info.operation_id, &request);
         let make = || request.try_clone().expect("a body in memory can be cloned");
-        self.inner()
+        let response = self
+            .inner()
             .send(self.client(), info.operation_id, cost, make)
-            .await
+            .await?;
+        Ok(as_declared_success(response))
     }
 }

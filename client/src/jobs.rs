@@ -1,9 +1,12 @@
 //! Parse jobs: start one, check it, wait for it, watch its progress, resume it by id.
 //!
-//! Polling defaults: the first check after 1 s, then waits growing by half each time up to
-//! 10 s (the docs suggest polling every 5 to 10 seconds), each jittered so that many jobs do
-//! not poll in lockstep, and a deadline of 10 minutes after which [`Error::WaitTimeout`]
-//! carries what is needed to resume. Dropping a wait stops polling.
+//! Polling defaults: the first check at once, the next after 1 s, then waits growing by half
+//! each time up to 10 s (the docs suggest polling every 5 to 10 seconds), each jittered so that
+//! many jobs do not poll in lockstep, and a deadline of 10 minutes after which
+//! [`Error::WaitTimeout`] carries what is needed to resume. The deadline covers everything
+//! after the caller asked: rate-limiter waits, retries and the status call in flight. A job this
+//! client started that answers 404 is taken as not visible yet for 30 s (some implementations
+//! answer 404 until a worker picks the job up). Dropping a wait stops polling.
 
 use std::{fmt, time::Duration};
 
@@ -53,6 +56,7 @@ pub struct PollPolicy {
     max_interval: Duration,
     growth: f64,
     deadline: Duration,
+    not_found_grace: Duration,
 }
 
 impl Default for PollPolicy {
@@ -62,6 +66,7 @@ impl Default for PollPolicy {
             max_interval: Duration::from_secs(10),
             growth: 1.5,
             deadline: Duration::from_secs(600),
+            not_found_grace: Duration::from_secs(30),
         }
     }
 }
@@ -91,12 +96,40 @@ impl PollPolicy {
         self
     }
 
-    /// The `n`th wait (from 0): grown, capped, and jittered between half and all of it.
+    /// How long after starting a job a 404 on its status means "not visible yet" rather than
+    /// "no such job". Only jobs this client started get it, not [`Job::resume`]d ones.
+    /// Default 30 s.
+    pub fn not_found_grace(mut self, grace: Duration) -> Self {
+        self.not_found_grace = grace;
+        self
+    }
+
+    /// How long a wait may last in all.
+    pub fn get_deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// The `n`th wait (from 0): grown (saturating at the cap, whatever the growth), capped,
+    /// and jittered between half and all of it.
     fn interval(&self, n: u32) -> Duration {
-        let grown = self.first_check.mul_f64(self.growth.powi(n.min(64) as i32));
+        let factor = self.growth.powi(i32::try_from(n).unwrap_or(i32::MAX));
+        let grown = Duration::try_from_secs_f64(self.first_check.as_secs_f64() * factor)
+            .unwrap_or(Duration::MAX);
         let wait = grown.min(self.max_interval);
         wait.mul_f64(0.5 + fastrand::f64() / 2.0)
     }
+
+    /// When a wait that starts at `start` gives up.
+    pub(crate) fn deadline_from(&self, start: Instant) -> Instant {
+        far_after(start, self.deadline)
+    }
+}
+
+/// `start + wait`, or a century on for a wait beyond what the clock can hold.
+pub(crate) fn far_after(start: Instant, wait: Duration) -> Instant {
+    start
+        .checked_add(wait)
+        .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 86_400))
 }
 
 /// A parse job on the server. Cheap to clone; it holds only the client and the id.
@@ -115,6 +148,8 @@ pub struct Job {
     client: Client,
     kind: DocumentKind,
     id: String,
+    /// When this client started the job, if it did.
+    started: Option<Instant>,
 }
 
 impl Job {
@@ -124,6 +159,15 @@ impl Job {
             client: client.clone(),
             kind,
             id: job_id.into(),
+            started: None,
+        }
+    }
+
+    /// A job this client has just started (a 404 on it is "not visible yet" for a while).
+    pub(crate) fn started(client: &Client, kind: DocumentKind, job_id: String) -> Self {
+        Self {
+            started: Some(Instant::now()),
+            ..Self::resume(client, kind, job_id)
         }
     }
 
@@ -159,7 +203,13 @@ impl Job {
     /// A `failed` job is [`Error::JobFailed`]; running past the poll policy's deadline is
     /// [`Error::WaitTimeout`].
     pub async fn wait(&self) -> Result<ParsedDocument, Error> {
-        let updates = self.updates();
+        let deadline = self.client.config().poll.deadline_from(Instant::now());
+        self.wait_until(deadline).await
+    }
+
+    /// [`wait`](Self::wait), giving up at `deadline`.
+    pub(crate) async fn wait_until(&self, deadline: Instant) -> Result<ParsedDocument, Error> {
+        let updates = self.updates_until(deadline);
         futures::pin_mut!(updates);
         let mut last = None;
         while let Some(update) = updates.next().await {
@@ -183,10 +233,19 @@ impl Job {
     /// # Ok(()) }
     /// ```
     pub fn updates(&self) -> impl Stream<Item = Result<types::Job, Error>> + Send + 'static {
+        let deadline = self.client.config().poll.deadline_from(Instant::now());
+        self.updates_until(deadline)
+    }
+
+    fn updates_until(
+        &self,
+        deadline: Instant,
+    ) -> impl Stream<Item = Result<types::Job, Error>> + Send + 'static {
         let job = self.clone();
         let policy = self.client.config().poll.clone();
         let start = Poll {
             started: Instant::now(),
+            deadline,
             polls: 0,
             last: None,
             done: false,
@@ -211,6 +270,7 @@ impl Job {
 /// The state of one wait.
 struct Poll {
     started: Instant,
+    deadline: Instant,
     polls: u32,
     last: Option<types::Job>,
     done: bool,
@@ -221,15 +281,23 @@ impl Poll {
     /// state, the end, or nothing new (`None`).
     async fn next(&mut self, job: &Job, policy: &PollPolicy) -> Option<Result<types::Job, Error>> {
         if self.polls > 0 {
-            let left = policy.deadline.saturating_sub(self.started.elapsed());
+            let left = self.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Some(Err(self.timeout(job)));
             }
             tokio::time::sleep(policy.interval(self.polls - 1).min(left)).await;
         }
-        self.polls += 1;
-        let current = match job.status().await {
+        self.polls = self.polls.saturating_add(1);
+        // The deadline bounds the call too: its limiter waits, retries and the answer.
+        let Ok(answer) = tokio::time::timeout_at(self.deadline, job.status()).await else {
+            return Some(Err(self.timeout(job)));
+        };
+        let current = match answer {
             Ok(current) => current,
+            Err(e) if job.not_visible_yet(&e, policy) => {
+                tracing::debug!(job_id = %job.id, "job not visible yet; polling on");
+                return None;
+            }
             // The call already retried; a transient failure only costs this poll.
             Err(e) if e.is_retryable() => {
                 tracing::debug!(job_id = %job.id, error = %e, "poll failed; polling on");
@@ -269,11 +337,19 @@ impl Poll {
             job_id: job.id.clone(),
             elapsed: self.started.elapsed(),
             polls: self.polls,
-            last_status: self
-                .last
-                .as_ref()
-                .map_or(JobStatus::Pending, |last| last.status.clone()),
+            last_status: self.last.as_ref().map(|last| last.status.clone()),
         }
+    }
+}
+
+impl Job {
+    /// Whether `error` is the 404 of a job this client started so recently that the server may
+    /// not show it yet.
+    fn not_visible_yet(&self, error: &Error, policy: &PollPolicy) -> bool {
+        error.status() == Some(reqwest::StatusCode::NOT_FOUND)
+            && self
+                .started
+                .is_some_and(|started| started.elapsed() < policy.not_found_grace)
     }
 }
 

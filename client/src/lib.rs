@@ -34,6 +34,7 @@ pub mod generated {
 mod client;
 mod config;
 mod error;
+mod files;
 pub mod hooks;
 mod job_status;
 mod jobs;
@@ -48,7 +49,7 @@ pub use config::{ClientBuilder, Config, DEFAULT_BASE_URL};
 pub use error::{ApiError, Error};
 pub use job_status::JobStatus;
 pub use jobs::{DocumentKind, Job, PollPolicy};
-pub use rate_limit::RateLimit;
+pub use rate_limit::{MAX_SERVER_WINDOW, RateLimit};
 pub use results::{
     Amount, AmountError, BankDetails, BuyerDetails, InvoiceDetails, InvoiceResult, StatementResult,
     TaxCalculation, Transaction, TransactionType,

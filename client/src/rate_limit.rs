@@ -3,7 +3,8 @@
 //! A call waits here for a permit before it is sent (default 60 per minute), so a thousand
 //! concurrent waits queue up in order instead of storming the API with 429s. The API's
 //! `X-RateLimit-Remaining` and `X-RateLimit-Reset` headers keep it honest when other processes
-//! share the same key.
+//! share the same key. The API's window is a minute, so a reset the server places further away
+//! than [`MAX_SERVER_WINDOW`] is treated as that far: no header can hold calls for longer.
 
 use std::{
     collections::VecDeque,
@@ -13,6 +14,10 @@ use std::{
 
 use reqwest::header::HeaderMap;
 use tokio::{sync::Notify, time::Instant};
+
+/// The longest the limiter holds requests on the server's word (`X-RateLimit-Remaining: 0`
+/// with a distant `X-RateLimit-Reset`): the API's window is one minute.
+pub const MAX_SERVER_WINDOW: Duration = Duration::from_secs(60);
 
 /// How many requests a client may send per window.
 ///
@@ -170,12 +175,7 @@ impl Limiter {
     /// left before its window resets (other processes may share the key).
     pub(crate) fn observe(&self, headers: &HeaderMap) {
         let Some(shared) = &self.inner else { return };
-        let number = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        };
+        let number = |name| crate::retry::header(headers, name).and_then(|v| v.parse::<u64>().ok());
         if let (Some(remaining), Some(reset)) =
             (number("x-ratelimit-remaining"), number("x-ratelimit-reset"))
         {
@@ -189,7 +189,7 @@ impl Limiter {
             state.server = Some(ServerWindow {
                 left,
                 reset,
-                resets_at: Instant::now() + crate::retry::until_unix(reset),
+                resets_at: Instant::now() + crate::retry::until_unix(reset).min(MAX_SERVER_WINDOW),
             });
         }
     }
@@ -336,6 +336,24 @@ mod tests {
         let permit = limiter.acquire(10).await;
         assert_eq!(permit.ids.len(), 4);
         assert_eq!(start.elapsed(), SECOND);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_reset_however_distant_holds_requests_past_a_window() {
+        for reset in [u64::MAX.to_string(), "99999999999".into(), "0".into()] {
+            let limiter = Limiter::new(RateLimit::new(100, 60 * SECOND));
+            let mut headers = HeaderMap::new();
+            headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
+            headers.insert("x-ratelimit-reset", reset.parse().unwrap());
+            limiter.observe(&headers);
+            let start = Instant::now();
+            drop(limiter.acquire(1).await);
+            assert!(
+                start.elapsed() <= MAX_SERVER_WINDOW,
+                "reset {reset}: {:?}",
+                start.elapsed()
+            );
+        }
     }
 
     #[tokio::test]

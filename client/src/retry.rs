@@ -1,13 +1,17 @@
-//! When a failed call is sent again, and how long to wait first.
+//! When a failed call is sent again, and how long to wait first: the one classifier that the
+//! retry loop and [`crate::Error::is_retryable`] both ask.
 //!
-//! Defaults: 4 attempts in all, waits with full jitter starting at 500 ms and doubling up to
-//! 20 s each, no retry once 60 s have passed since the first attempt, and a server-requested
-//! wait (`Retry-After`, or `X-RateLimit-Reset` on a 429) honoured up to 60 s.
+//! Defaults: 4 attempts in all; before each retry a wait drawn between half and all of a
+//! ceiling that starts at 500 ms and doubles up to 20 s; no retry that would start later than
+//! 60 s after the first attempt. A server's `Retry-After` (or, on a 429, `X-RateLimit-Reset`)
+//! can lengthen a wait up to 60 s, never shorten it.
 //!
-//! Which failures are retried:
-//! - GET, PUT and DELETE: 408, 429, 500, 502, 503, 504, connection errors and timeouts.
-//! - POST: only 429 and connection errors (the request never left), so a job is never started
-//!   twice.
+//! What is sent again ([`may_resend`]):
+//! - anything whose connection never opened (nothing reached the server), and anything refused
+//!   with 429 (the server did nothing);
+//! - after a request may have reached the server (sent, then reset, timed out, or answered 408,
+//!   500, 502, 503 or 504), only what has no further effect the second time: GET, HEAD, OPTIONS
+//!   and DELETE. POST (a job start) and PUT (a schema update bumps its version) are not.
 
 use std::time::{Duration, SystemTime};
 
@@ -69,13 +73,14 @@ impl RetryPolicy {
         self
     }
 
-    /// No wait may end later than this after the first attempt. Default 60 s.
+    /// No retry may start later than this after the first attempt. Default 60 s.
     pub fn budget(mut self, budget: Duration) -> Self {
         self.budget = budget;
         self
     }
 
-    /// The longest wait a server may ask for with `Retry-After`. Default 60 s.
+    /// The longest wait a server may ask for with `Retry-After` or `X-RateLimit-Reset`.
+    /// Default 60 s.
     pub fn max_server_delay(mut self, delay: Duration) -> Self {
         self.max_server_delay = delay;
         self
@@ -86,77 +91,103 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    /// The backoff for one call: exponential ceilings, each wait drawn uniformly below its
-    /// ceiling ("full jitter"), so that many clients failing together do not retry together.
+    /// The backoff for one call: doubling ceilings, each wait drawn uniformly between half
+    /// and all of its ceiling, so that clients failing together do not retry together and
+    /// no retry comes without a pause.
     pub(crate) fn backoff(&self) -> impl Iterator<Item = Duration> + Send + Sync + Unpin + use<> {
         let (initial, max) = (self.initial_delay, self.max_delay);
         (0..self.max_attempts - 1).map(move |n| {
             let ceiling = initial.saturating_mul(1 << n.min(16)).min(max);
-            ceiling.mul_f64(fastrand::f64())
+            ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
         })
     }
 
-    /// The wait before the next attempt, or `None` to stop: the server's request (capped)
-    /// wins over the backoff, and nothing may overrun the budget.
+    /// A wait the server asked for, capped by this policy.
+    pub(crate) fn cap_server_delay(&self, delay: Duration) -> Duration {
+        delay.min(self.max_server_delay)
+    }
+
+    /// The wait before the next attempt, or `None` to stop: the backoff, lengthened (never
+    /// shortened) by what the server asked for, and only while it ends within the budget.
     pub(crate) fn next_wait(
         &self,
         backoff: Option<Duration>,
         server: Option<Duration>,
         elapsed: Duration,
     ) -> Option<Duration> {
-        let wait = match server {
-            Some(server) => backoff.map(|_| server.min(self.max_server_delay)),
-            None => backoff,
-        }?;
-        (elapsed + wait <= self.budget).then_some(wait)
+        let wait = backoff?.max(server.map_or(Duration::ZERO, |s| self.cap_server_delay(s)));
+        let ends = elapsed.checked_add(wait)?;
+        (ends <= self.budget).then_some(wait)
     }
 }
 
-/// A failed attempt, as the retry loop sees it.
-#[derive(Debug)]
-pub(crate) enum Failure {
-    /// The server answered with a status worth retrying.
-    Status(reqwest::Response),
-    /// Nothing usable came back.
-    Transport(reqwest::Error),
+/// What one attempt came to, as far as sending it again is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The server answered with this status.
+    Status(StatusCode),
+    /// The connection never opened: nothing reached the server.
+    NotSent,
+    /// The request may have reached the server, but no answer came (a reset, a timeout, a
+    /// body cut short).
+    Lost,
+    /// The request could not even be built; sending it again would fail the same way.
+    Unsendable,
 }
 
-impl Failure {
-    /// Whether this failure of a `method` call may be retried.
-    pub(crate) fn is_retryable(&self, method: &Method) -> bool {
-        let idempotent = method != Method::POST && method != Method::PATCH;
-        match self {
-            Self::Status(response) if idempotent => is_retryable_status(response.status()),
-            Self::Status(response) => response.status() == StatusCode::TOO_MANY_REQUESTS,
-            // A connection that never opened carried nothing, whatever the method.
-            Self::Transport(e) => e.is_connect() || (idempotent && !e.is_builder()),
+impl Outcome {
+    /// What a transport error says about whether the request left.
+    pub(crate) fn of_transport(e: &reqwest::Error) -> Self {
+        if e.is_builder() {
+            Self::Unsendable
+        } else if e.is_connect() {
+            Self::NotSent
+        } else {
+            Self::Lost
         }
     }
 
-    /// How long the server asked us to wait, if it did.
-    pub(crate) fn server_delay(&self) -> Option<Duration> {
+    /// Whether the server may have acted on the request although the caller saw no success.
+    pub(crate) fn may_have_arrived(self) -> bool {
         match self {
-            Self::Status(response) => server_delay(response.status(), response.headers()),
-            Self::Transport(_) => None,
+            Self::Lost => true,
+            Self::Status(status) => is_transient(status) && status != StatusCode::TOO_MANY_REQUESTS,
+            Self::NotSent | Self::Unsendable => false,
         }
+    }
+}
+
+/// Whether a request with `method` ends the same however often it is sent. DELETE counts: the
+/// resource ends deleted either way, and a repeat that meets "already gone" is a success.
+pub(crate) fn repeat_safe(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE
+    )
+}
+
+/// The one retry classifier: may a `method` request be sent again after `outcome`?
+pub(crate) fn may_resend(method: &Method, outcome: Outcome) -> bool {
+    match outcome {
+        Outcome::NotSent => true,
+        Outcome::Unsendable => false,
+        Outcome::Status(StatusCode::TOO_MANY_REQUESTS) => true,
+        Outcome::Status(status) if is_transient(status) => repeat_safe(method),
+        Outcome::Status(_) => false,
+        Outcome::Lost => repeat_safe(method),
     }
 }
 
 /// Statuses that say "try again later".
-pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
+pub(crate) fn is_transient(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 /// The wait a response asks for: `Retry-After` (seconds or an HTTP date), else the end of the
-/// rate-limit window (`X-RateLimit-Reset`, Unix seconds) when the response is a 429.
+/// rate-limit window (`X-RateLimit-Reset`, Unix seconds) when the response is a 429. Absurd
+/// values saturate instead of overflowing; callers cap the result.
 pub(crate) fn server_delay(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    if let Some(value) = header("retry-after") {
+    if let Some(value) = header(headers, "retry-after") {
         if let Ok(seconds) = value.parse::<u64>() {
             return Some(Duration::from_secs(seconds));
         }
@@ -167,15 +198,26 @@ pub(crate) fn server_delay(status: StatusCode, headers: &HeaderMap) -> Option<Du
     if status != StatusCode::TOO_MANY_REQUESTS {
         return None;
     }
-    header("x-ratelimit-reset")
+    header(headers, "x-ratelimit-reset")
         .and_then(|v| v.parse::<u64>().ok())
         .map(until_unix)
 }
 
-/// The time from now until the Unix time `seconds` (zero if it has passed).
+/// A header's value as trimmed text, if it is text.
+pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+/// The time from now until the Unix time `seconds`: zero if it has passed, and
+/// [`Duration::MAX`] if it lies beyond what the clock can represent.
 pub(crate) fn until_unix(seconds: u64) -> Duration {
-    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(seconds);
-    at.duration_since(SystemTime::now()).unwrap_or_default()
+    match SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds)) {
+        Some(at) => at.duration_since(SystemTime::now()).unwrap_or_default(),
+        None => Duration::MAX,
+    }
 }
 
 #[cfg(test)]
@@ -183,7 +225,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_waits_stay_under_doubling_ceilings_and_the_cap() {
+    fn backoff_waits_stay_between_half_and_all_of_doubling_ceilings() {
         let policy = RetryPolicy::default()
             .max_attempts(6)
             .initial_delay(Duration::from_millis(100))
@@ -193,18 +235,18 @@ mod tests {
         for (n, wait) in waits.iter().enumerate() {
             let ceiling = Duration::from_millis(100 * (1 << n)).min(Duration::from_millis(300));
             assert!(
-                *wait <= ceiling,
+                *wait <= ceiling && *wait >= ceiling / 2,
                 "wait {n} is {wait:?}, ceiling {ceiling:?}"
             );
         }
     }
 
     #[test]
-    fn server_delay_wins_but_is_capped_and_budgeted() {
+    fn the_server_lengthens_a_wait_but_never_shortens_it() {
         let policy = RetryPolicy::default()
             .max_server_delay(Duration::from_secs(5))
             .budget(Duration::from_secs(10));
-        let backoff = Some(Duration::from_millis(100));
+        let backoff = Some(Duration::from_millis(300));
         let wait = |server, elapsed| policy.next_wait(backoff, server, elapsed);
         assert_eq!(
             wait(Some(Duration::from_secs(2)), Duration::ZERO),
@@ -212,14 +254,29 @@ mod tests {
         );
         assert_eq!(
             wait(Some(Duration::from_secs(600)), Duration::ZERO),
+            Some(Duration::from_secs(5)),
+            "capped"
+        );
+        assert_eq!(
+            wait(Some(Duration::ZERO), Duration::ZERO),
+            Some(Duration::from_millis(300)),
+            "Retry-After: 0 keeps the backoff"
+        );
+        assert_eq!(
+            wait(Some(Duration::MAX), Duration::from_secs(4)),
             Some(Duration::from_secs(5))
         );
         assert_eq!(
             wait(Some(Duration::from_secs(2)), Duration::from_secs(9)),
-            None
+            None,
+            "past the budget"
         );
         assert_eq!(
             policy.next_wait(None, Some(Duration::from_secs(1)), Duration::ZERO),
+            None
+        );
+        assert_eq!(
+            policy.next_wait(Some(Duration::MAX), None, Duration::MAX),
             None
         );
     }
@@ -258,18 +315,44 @@ mod tests {
     }
 
     #[test]
-    fn statuses_worth_retrying() {
-        for code in [408, 429, 500, 502, 503, 504] {
-            assert!(
-                is_retryable_status(StatusCode::from_u16(code).unwrap()),
-                "{code}"
-            );
+    fn a_reset_beyond_the_clock_saturates_instead_of_panicking() {
+        assert_eq!(until_unix(u64::MAX), Duration::MAX);
+        assert_eq!(until_unix(0), Duration::ZERO);
+    }
+
+    #[test]
+    fn what_may_be_sent_again() {
+        use Outcome::*;
+        let status = |code| Status(StatusCode::from_u16(code).unwrap());
+        for method in [Method::GET, Method::DELETE, Method::HEAD] {
+            for outcome in [
+                NotSent,
+                Lost,
+                status(408),
+                status(429),
+                status(500),
+                status(503),
+            ] {
+                assert!(may_resend(&method, outcome), "{method} {outcome:?}");
+            }
         }
-        for code in [200, 400, 401, 403, 404, 409, 410, 501] {
-            assert!(
-                !is_retryable_status(StatusCode::from_u16(code).unwrap()),
-                "{code}"
-            );
+        for method in [Method::POST, Method::PUT, Method::PATCH] {
+            assert!(may_resend(&method, NotSent), "{method}");
+            assert!(may_resend(&method, status(429)), "{method}");
+            for outcome in [
+                Lost,
+                status(408),
+                status(500),
+                status(502),
+                status(503),
+                status(504),
+            ] {
+                assert!(!may_resend(&method, outcome), "{method} {outcome:?}");
+            }
         }
+        for code in [200, 400, 401, 403, 404, 409, 410, 422, 501] {
+            assert!(!may_resend(&Method::GET, status(code)), "{code}");
+        }
+        assert!(!may_resend(&Method::GET, Unsendable));
     }
 }

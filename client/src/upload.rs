@@ -236,26 +236,39 @@ async fn send<T: serde::de::DeserializeOwned>(
         Route::Files => ("/files/upload", "upload_files"),
     };
     let url = format!("{}{path}", api.baseurl());
-    let http = api.client();
+    let http = api.inner().uploads();
+    let ceiling = upload_ceiling(api.inner().read_timeout(), files);
     let make = || {
         let mut request = http
             .request(Method::POST, &url)
             .multipart(form(files, progress))
+            .timeout(ceiling)
             .build()
             .expect("a multipart POST to the configured base URL is a valid request");
         api.inner().prepare(&mut request);
         request
     };
     // Each file counts as one request against the API's rate limit.
-    let cost = files.len() as u32;
+    let cost = u32::try_from(files.len()).unwrap_or(u32::MAX);
     let response = api.inner().send(http, operation, cost, make).await?;
-    match response.status().as_u16() {
-        200 => ResponseValue::from_response(response).await,
-        400 | 401 | 429 | 500 => Err(progenitor_client::Error::ErrorResponse(
-            ResponseValue::from_response(response).await?,
-        )),
-        _ => Err(progenitor_client::Error::UnexpectedResponse(response)),
+    if response.status().is_success() {
+        ResponseValue::from_response(response).await
+    } else {
+        // The caller reads the status and whatever body came with it.
+        Err(progenitor_client::Error::UnexpectedResponse(response))
     }
+}
+
+/// The slowest upload speed allowed before an upload attempt is abandoned.
+const MIN_UPLOAD_BYTES_PER_SECOND: u64 = 16 * 1024;
+
+/// How long one upload attempt may take in all: the read timeout for the answer, plus the
+/// time to send every byte at [`MIN_UPLOAD_BYTES_PER_SECOND`].
+fn upload_ceiling(read_timeout: std::time::Duration, files: &[Checked]) -> std::time::Duration {
+    let bytes = files.iter().fold(0u64, |sum, f| sum.saturating_add(f.len));
+    read_timeout.saturating_add(std::time::Duration::from_secs(
+        bytes.div_ceil(MIN_UPLOAD_BYTES_PER_SECOND),
+    ))
 }
 
 /// The hand-written operations, on the generated client under the names progenitor would give

@@ -103,7 +103,9 @@ pub async fn run_jobs(
             tries += 1;
             match client.upload(&files).await {
                 Ok(uploaded) => break uploaded,
-                Err(e) if tries < 10 && (e.is_retryable() || matches!(e, Error::Transport(_))) => {}
+                Err(e)
+                    if tries < 10 && (e.is_retryable() || matches!(e, Error::Transport { .. })) => {
+                }
                 Err(e) => panic!("upload failed after {tries} tries: {e}"),
             }
         };

@@ -2,7 +2,6 @@
 
 use std::{io::Write, path::Path, time::Duration};
 
-use futures::StreamExt;
 use serde_json::json;
 
 use crate::{
@@ -51,8 +50,17 @@ pub async fn run(ctx: &Ctx, command: FilesCommand) -> Result<(), Failure> {
                     "--out -: the file's bytes and --json cannot both go to stdout",
                 ));
             }
-            let stream = client.call(api.download_file(&id)).await?;
-            let bytes = save(stream.into_inner(), &out).await?;
+            let bytes = if out == Path::new("-") {
+                let content = client.download(&id).await?;
+                let mut stdout = std::io::stdout().lock();
+                stdout
+                    .write_all(&content)
+                    .and_then(|()| stdout.flush())
+                    .map_err(|e| Failure::new(Exit::Api, format!("stdout: {e}")))?;
+                content.len() as u64
+            } else {
+                client.download_to(&id, &out).await?
+            };
             let path = out.display().to_string();
             if out != Path::new("-") {
                 ctx.out.emit(
@@ -68,29 +76,4 @@ pub async fn run(ctx: &Ctx, command: FilesCommand) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-/// Writes a download to `out` (`-` for stdout) and returns its size.
-async fn save(
-    mut chunks: impl futures::Stream<Item = Result<impl AsRef<[u8]>, reqwest::Error>> + Unpin,
-    out: &Path,
-) -> Result<u64, Failure> {
-    let mut sink: Box<dyn Write> =
-        if out == Path::new("-") {
-            Box::new(std::io::stdout().lock())
-        } else {
-            Box::new(std::fs::File::create(out).map_err(|e| {
-                Failure::usage(format!("{}: cannot be created: {e}", out.display()))
-            })?)
-        };
-    let mut written = 0;
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|e| Failure::from(invaro::Error::from(e)))?;
-        sink.write_all(chunk.as_ref())
-            .map_err(|e| Failure::new(Exit::Api, format!("{}: {e}", out.display())))?;
-        written += chunk.as_ref().len() as u64;
-    }
-    sink.flush()
-        .map_err(|e| Failure::new(Exit::Api, format!("{}: {e}", out.display())))?;
-    Ok(written)
 }
