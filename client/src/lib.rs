@@ -34,6 +34,14 @@ pub mod generated {
 mod client;
 mod config;
 mod error;
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the transport (hooks.rs) is to call it on every JSON body"
+    )
+)]
+mod exact_numbers;
 pub mod hooks;
 mod job_status;
 mod jobs;
