@@ -322,7 +322,18 @@ async fn read_whole(mut response: Response) -> reqwest::Result<Response> {
             headers.remove(reqwest::header::CONTENT_LENGTH);
         }
     }
-    let body = body.freeze();
+    // Numbers serde_json cannot hold exactly become strings of their exact text, so that no
+    // 30-digit account number or 1e400 makes a whole answer unreadable.
+    // Only JSON: a downloaded document's bytes stay as they came.
+    let json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    let body = match json.then(|| crate::exact_numbers::quote_inexact_numbers(&body)) {
+        Some(std::borrow::Cow::Owned(quoted)) => bytes::Bytes::from(quoted),
+        _ => body.freeze(),
+    };
     let body = if too_long {
         let cut = std::io::Error::other(format!(
             "the response body is longer than {MAX_BODY_BYTES} bytes, the most this client reads"

@@ -34,6 +34,7 @@ pub mod generated {
 mod client;
 mod config;
 mod error;
+mod exact_numbers;
 mod files;
 pub mod hooks;
 mod job_status;

@@ -19,6 +19,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
 use chrono::NaiveDate;
@@ -192,23 +193,55 @@ pub struct Transaction {
 }
 
 impl Transaction {
-    /// The date, read day first: `2025-01-31`, `31/01/2025`, `31-01-2025`, `31.01.2025`,
-    /// `31/01/25`, `31-Jan-2025`, `31 Jan 2025`, `31-Jan-25`; `None` if absent or in no such format.
+    /// The date, read day first: `31/01/2025`, `31-01-2025`, `31.01.2025`, `31-Jan-2025` and
+    /// `31 Jan 2025`, each also with a two-digit year (`31/01/25`, `31.01.25`, `31 Jan 25`...), or
+    /// ISO `2025-01-31`; `None` if absent or in no such format.
+    ///
+    /// A two-digit year follows the POSIX `%y` rule, as C, Python and Go read it: `69` to `99` are
+    /// 1969 to 1999, `00` to `68` are 2000 to 2068 (a statement tells of the past, so `69` is 1969
+    /// rather than 2069). A year of any other length (`31/01/025`) reads as no date, never as the
+    /// year 25.
     ///
     /// ```
-    /// let tx: invaro::Transaction = serde_json::from_str(r#"{"date": "05/02/2025"}"#).unwrap();
+    /// let tx: invaro::Transaction = serde_json::from_str(r#"{"date": "05/02/25"}"#).unwrap();
     /// assert_eq!(tx.parsed_date(), chrono::NaiveDate::from_ymd_opt(2025, 2, 5));
     /// ```
     pub fn parsed_date(&self) -> Option<NaiveDate> {
-        // Two-digit years first: `%Y` would also read `25` as the year 25.
-        const FORMATS: [&str; 8] = [
-            "%d/%m/%y", "%d-%b-%y", "%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d-%b-%Y",
-            "%d %b %Y",
+        const FORMATS: [&str; 6] = [
+            "%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d-%b-%Y", "%d %b %Y",
         ];
-        let date = self.date.as_deref()?.trim();
+        let date = with_four_digit_year(self.date.as_deref()?.trim())?;
         FORMATS
             .iter()
-            .find_map(|format| NaiveDate::parse_from_str(date, format).ok())
+            .find_map(|format| NaiveDate::parse_from_str(&date, format).ok())
+    }
+}
+
+/// `date` with a four-digit year, which it has when it starts (ISO) or ends (day first) with four
+/// digits; two digits at the end are expanded by [`full_year`]. `None` for any other year, so that
+/// chrono's `%Y`, which takes one to four digits, never reads `25` as the year 25.
+fn with_four_digit_year(date: &str) -> Option<Cow<'_, str>> {
+    let leading = date.bytes().take_while(u8::is_ascii_digit).count();
+    let trailing = date.bytes().rev().take_while(u8::is_ascii_digit).count();
+    match (leading, trailing) {
+        (4, _) | (_, 4) => Some(Cow::Borrowed(date)),
+        (_, 2) => {
+            let (head, year) = date.split_at(date.len() - 2);
+            Some(Cow::Owned(format!(
+                "{head}{}",
+                full_year(year.parse().ok()?)
+            )))
+        }
+        _ => None,
+    }
+}
+
+/// The POSIX `%y` pivot: `69`-`99` are 1969-1999, `00`-`68` are 2000-2068.
+fn full_year(two_digits: u16) -> u16 {
+    if two_digits >= 69 {
+        1900 + two_digits
+    } else {
+        2000 + two_digits
     }
 }
 
@@ -608,6 +641,7 @@ fn check_grouping(int: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike as _;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -862,6 +896,14 @@ mod tests {
         assert_eq!(Amount::from("1e300").value(), Ok(1e300));
     }
 
+    fn date_of(text: &str) -> Option<NaiveDate> {
+        Transaction {
+            date: Some(text.into()),
+            ..Transaction::default()
+        }
+        .parsed_date()
+    }
+
     #[test]
     fn parsed_date_reads_common_day_first_formats() {
         let day = NaiveDate::from_ymd_opt(2025, 1, 31);
@@ -870,26 +912,63 @@ mod tests {
             "31/01/2025",
             "31-01-2025",
             "31.01.2025",
-            "31/01/25",
             "31-Jan-2025",
             "31 Jan 2025",
+            "31/01/25",
+            "31-01-25",
+            "31.01.25",
             "31-Jan-25",
+            "31 Jan 25",
             " 31/01/2025 ",
+            " 31.01.25 ",
         ] {
-            let tx = Transaction {
-                date: Some(text.into()),
-                ..Transaction::default()
-            };
-            assert_eq!(tx.parsed_date(), day, "{text}");
+            assert_eq!(date_of(text), day, "{text}");
         }
-        for text in ["01/31/2025", "yesterday", ""] {
-            let tx = Transaction {
-                date: Some(text.into()),
-                ..Transaction::default()
-            };
-            assert_eq!(tx.parsed_date(), None, "{text}");
+        for text in ["01/31/2025", "01/31/25", "yesterday", "", "25", "2025"] {
+            assert_eq!(date_of(text), None, "{text}");
         }
         assert_eq!(Transaction::default().parsed_date(), None);
+    }
+
+    #[test]
+    fn two_digit_years_follow_the_posix_pivot() {
+        for (yy, year) in [
+            ("00", 2000),
+            ("25", 2025),
+            ("68", 2068),
+            ("69", 1969),
+            ("70", 1970),
+            ("99", 1999),
+        ] {
+            for format in ["31/01/", "31-01-", "31.01.", "31-Jan-", "31 Jan "] {
+                let text = format!("{format}{yy}");
+                assert_eq!(
+                    date_of(&text),
+                    NaiveDate::from_ymd_opt(year, 1, 31),
+                    "{text}"
+                );
+            }
+        }
+        // The pivoted year is the one checked for a leap day.
+        assert_eq!(date_of("29/02/00"), NaiveDate::from_ymd_opt(2000, 2, 29));
+        assert_eq!(date_of("29/02/69"), None);
+    }
+
+    #[test]
+    fn a_year_is_read_from_four_or_two_digits_only() {
+        assert_eq!(date_of("2025-01-31"), NaiveDate::from_ymd_opt(2025, 1, 31));
+        assert_eq!(date_of("2069-12-01"), NaiveDate::from_ymd_opt(2069, 12, 1));
+        assert_eq!(date_of("1-1-2025"), NaiveDate::from_ymd_opt(2025, 1, 1));
+        for text in [
+            "31/01/5",
+            "31/01/025",
+            "31-01-02025",
+            "31 Jan 20255",
+            "25-1-31x",
+            "31/01/2025 10:00",
+        ] {
+            assert_eq!(date_of(text), None, "{text}");
+        }
     }
 
     fn amount() -> impl Strategy<Value = Amount> {
@@ -1056,6 +1135,29 @@ mod tests {
             prop_assert!(minor.is_err() || value.is_ok());
             if let (Ok(minor), Ok(value)) = (minor, value) {
                 prop_assert!((minor as f64 / 100.0 - value).abs() <= value.abs() * 1e-12 + 1e-9);
+            }
+        }
+
+        #[test]
+        fn dates_read_back_in_every_format(
+            year in 1000i32..=9999,
+            month in 1u32..=12,
+            day in 1u32..=28,
+            format in prop::sample::select(&["%d/%m", "%d-%m", "%d.%m", "%d-%b", "%d %b"][..]),
+        ) {
+            let date = NaiveDate::from_ymd_opt(year, month, day).expect("a date");
+            let separator = &format[2..3];
+            for format in ["%Y-%m-%d".to_owned(), format!("{format}{separator}%Y")] {
+                let text = date.format(&format).to_string();
+                prop_assert_eq!(date_of(&text), Some(date), "{}", text);
+            }
+            let short = date.format(&format!("{format}{separator}%y")).to_string();
+            // Two digits name a year of the pivot's century: the same year when it is in it.
+            let read = date_of(&short).expect("a two-digit date reads");
+            prop_assert!((1969..=2068).contains(&read.year()), "{}", short);
+            prop_assert_eq!((read.year() % 100, read.month(), read.day()), (year % 100, month, day));
+            if (1969..=2068).contains(&year) {
+                prop_assert_eq!(read, date);
             }
         }
 

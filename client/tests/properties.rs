@@ -7,9 +7,16 @@
 #[path = "../../fuzz/src/client_checks.rs"]
 mod checks;
 
+// Crate-private (the transport calls it), so compiled here as well; its unit tests run twice.
+#[path = "../src/exact_numbers.rs"]
+mod exact_numbers;
+
 use chrono::{DateTime, Utc};
+use std::borrow::Cow;
+
+use exact_numbers::quote_inexact_numbers;
 use invaro::{
-    JobStatus,
+    JobStatus, StatementResult,
     generated::types::{
         ErrorDetail, ErrorEnvelope, ErrorEnvelopeError, InvoiceStatusResponse, Job, JobResponse,
         ParsedDocument,
@@ -165,6 +172,105 @@ fn body_like() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// A JSON leaf of any kind serde_json writes: any i64, u64 or finite f64, and strings full of
+/// digits, quotes and backslashes.
+fn any_json_leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
+            .map(Value::from)),
+        number_like_text().prop_map(Value::from),
+        "\\PC{0,12}".prop_map(Value::from),
+    ]
+}
+
+/// Text that looks like JSON numbers and structure, with quotes and backslashes.
+fn number_like_text() -> impl Strategy<Value = String> {
+    "[0-9eE.+\\- \"\\\\:,\\[\\]{}]{0,24}"
+}
+
+/// Any JSON document serde_json writes.
+fn any_json() -> impl Strategy<Value = Value> {
+    any_json_leaf().prop_recursive(4, 32, 5, |inner| {
+        let key = prop_oneof!["\\PC{0,8}", number_like_text()];
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::from),
+            proptest::collection::vec((key, inner), 0..5)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+/// Number tokens serde_json cannot hold exactly: beyond 64 bits, overflowing, underflowing to
+/// zero, or with more significant digits than an f64 keeps.
+fn inexact_token() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("1e400".to_owned()),
+        Just("1e-400".to_owned()),
+        Just("123456789012345678901234567890".to_owned()),
+        "-?[1-9][0-9]{20,40}",
+        "-?[1-9](\\.[0-9]{1,5})?[eE]\\+?([4-9][0-9]{2}|[1-9][0-9]{3,5})",
+        "-?[1-9](\\.[0-9]{1,5})?[eE]-([4-9][0-9]{2}|[1-9][0-9]{3,5})",
+        "-?[1-9][0-9]{0,2}\\.[0-9]{17,30}[1-9]([eE][+-]?[0-9]{1,2})?",
+    ]
+}
+
+/// A JSON text with inexact numbers among ordinary values at every depth, and the value it must
+/// read as once they are quoted.
+fn injected_document() -> impl Strategy<Value = (String, Value)> {
+    let leaf = prop_oneof![
+        any_json_leaf().prop_map(|value| {
+            let text = value.to_string();
+            let read = serde_json::from_str(&text).expect("serde_json reads what it wrote");
+            (text, read)
+        }),
+        inexact_token().prop_map(|token| (token.clone(), Value::String(token))),
+    ];
+    leaf.prop_recursive(4, 32, 5, |inner| {
+        let gap = || "[ \t\n\r]{0,2}";
+        prop_oneof![
+            proptest::collection::vec((gap(), inner.clone(), gap()), 0..5).prop_map(|items| {
+                let text: Vec<String> = items
+                    .iter()
+                    .map(|(a, (t, _), b)| format!("{a}{t}{b}"))
+                    .collect();
+                let values = items.into_iter().map(|(_, (_, v), _)| v).collect();
+                (format!("[{}]", text.join(",")), Value::Array(values))
+            }),
+            proptest::collection::vec((number_like_text(), inner, gap()), 0..5).prop_map(
+                |members| {
+                    let mut text = Vec::new();
+                    let mut object = Map::new();
+                    for (i, (key, (t, v), gap)) in members.into_iter().enumerate() {
+                        // Indexed keys are unique, so the object reads back in the same order.
+                        let key = format!("{i}{key}");
+                        let quoted = serde_json::to_string(&key).expect("encodes");
+                        text.push(format!("{gap}{quoted}{gap}:{gap}{t}{gap}"));
+                        object.insert(key, v);
+                    }
+                    (format!("{{{}}}", text.join(",")), Value::Object(object))
+                }
+            ),
+        ]
+    })
+}
+
+/// Whether `quoted` is `original` with only `"` bytes added.
+fn only_quotes_added(original: &[u8], quoted: &[u8]) -> bool {
+    let mut rest = original;
+    for &byte in quoted {
+        match rest.split_first() {
+            Some((&next, tail)) if next == byte => rest = tail,
+            _ if byte == b'"' => {}
+            _ => return false,
+        }
+    }
+    rest.is_empty()
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -224,6 +330,36 @@ proptest! {
         checks::job_bodies(&bytes);
         checks::result_bodies(&bytes);
     }
+
+    #[test]
+    fn json_as_serde_json_writes_it_is_left_borrowed(value in any_json()) {
+        let text = serde_json::to_vec(&value).expect("encodes");
+        prop_assert!(matches!(quote_inexact_numbers(&text), Cow::Borrowed(b) if b == text));
+        let pretty = serde_json::to_vec_pretty(&value).expect("encodes");
+        prop_assert!(matches!(quote_inexact_numbers(&pretty), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn inexact_numbers_read_back_as_their_exact_text((text, expected) in injected_document()) {
+        let quoted = quote_inexact_numbers(text.as_bytes());
+        let read: Value = serde_json::from_slice(&quoted).expect("parses once quoted");
+        prop_assert_eq!(read, expected);
+        prop_assert!(matches!(quote_inexact_numbers(&quoted), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn quoting_any_bytes_only_adds_quotes_and_is_done_once(
+        bytes in prop_oneof![
+            any::<Vec<u8>>(),
+            body_like(),
+            "[-0-9.eE+\"\\\\:,\\[\\]{} \n\tux]{0,64}".prop_map(String::into_bytes),
+        ]
+    ) {
+        let quoted = quote_inexact_numbers(&bytes);
+        prop_assert!(only_quotes_added(&bytes, &quoted));
+        prop_assert_eq!(matches!(quoted, Cow::Borrowed(_)), *quoted == *bytes);
+        prop_assert!(matches!(quote_inexact_numbers(&quoted), Cow::Borrowed(_)));
+    }
 }
 
 #[test]
@@ -261,6 +397,42 @@ fn seeds_of_the_fuzz_corpus_pass() {
         }
     }
     assert!(seen >= 10, "only {seen} seeds were checked");
+}
+
+#[test]
+fn a_statement_job_with_numbers_beyond_f64_decodes_exactly() {
+    let account = "123456789012345678901234567890";
+    let body = format!(
+        r#"{{"success":true,"data":{{"job_id":"j","status":"completed","result":{{"account_no":{account},"amount":1e400}}}}}}"#
+    );
+    let err = serde_json::from_str::<JobResponse>(&body).expect_err("1e400 is out of f64's range");
+    assert!(err.to_string().contains("number out of range"), "{err}");
+    let without_overflow = body.replace("1e400", "1");
+    let lossy: JobResponse = serde_json::from_str(&without_overflow).expect("decodes");
+    let lossy = lossy.data.result.expect("a result")["account_no"].to_string();
+    assert_eq!(lossy, "1.2345678901234568e+29");
+
+    let job: JobResponse =
+        serde_json::from_slice(&quote_inexact_numbers(body.as_bytes())).expect("decodes quoted");
+    assert_eq!(job.data.status, JobStatus::Completed);
+    let result = job.data.result.expect("a result");
+    assert_eq!(result["account_no"], account);
+    assert_eq!(result["amount"], "1e400");
+    let statement: StatementResult =
+        serde_json::from_value(Value::Object(result.into())).expect("a statement");
+    assert_eq!(statement.account_no.as_deref(), Some(account));
+    assert_eq!(statement.extra["amount"], "1e400");
+}
+
+#[test]
+fn a_transaction_amount_beyond_f64_keeps_every_digit() {
+    let body = br#"{"transactions":[{"amount":12345678901234567890.125,"balance":1e-400}]}"#;
+    let statement: StatementResult =
+        serde_json::from_slice(&quote_inexact_numbers(body)).expect("decodes quoted");
+    let tx = &statement.transactions[0];
+    let amount = tx.amount.as_ref().expect("an amount");
+    assert_eq!(amount.as_str(), "12345678901234567890.125");
+    assert_eq!(tx.balance.as_ref().map(|b| b.as_str()), Some("1e-400"));
 }
 
 /// Inputs the fuzzers crashed on, kept as they were found.
