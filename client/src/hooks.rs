@@ -118,6 +118,7 @@ impl Hooks {
     ) -> reqwest::Result<Response> {
         let first = make();
         let method = first.method().clone();
+        let url = first.url().clone();
         record(|last| last.repeat_safe = retry::repeat_safe(&method));
         let started = Instant::now();
         let attempt = Cell::new(0u32);
@@ -154,7 +155,7 @@ impl Hooks {
                 if earlier_arrived.into_inner() && already_done(&method, response.status()) =>
             {
                 tracing::debug!(operation, status = %response.status(), "an earlier attempt did the work");
-                Ok(done_by_earlier_attempt(operation, response))
+                Ok(done_by_earlier_attempt(operation, &url, response))
             }
             Ok(response) | Err(Failure::Status(response)) => Ok(response),
             Err(Failure::Transport(e)) => Err(e),
@@ -256,9 +257,8 @@ fn already_done(method: &Method, status: StatusCode) -> bool {
 }
 
 /// The success an earlier attempt would have received: the operation's success body.
-fn done_by_earlier_attempt(operation: &str, response: Response) -> Response {
-    let file_id = response
-        .url()
+fn done_by_earlier_attempt(operation: &str, url: &reqwest::Url, response: Response) -> Response {
+    let file_id = url
         .path_segments()
         .and_then(|mut segments| segments.next_back())
         .unwrap_or_default()

@@ -369,3 +369,27 @@ impl types::Job {
         self.result.as_ref().or(self.results.as_ref())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_saturate_at_the_cap_whatever_the_growth() {
+        for growth in [1.0, 1.5, 2.0, 10.0, 1e300, f64::INFINITY, f64::NAN] {
+            let policy = PollPolicy::default()
+                .growth(growth)
+                .max_interval(Duration::from_secs(10));
+            for n in [0, 1, 63, 64, 65, 1_000, u32::MAX] {
+                let wait = policy.interval(n);
+                assert!(
+                    wait <= Duration::from_secs(10),
+                    "growth {growth}, wait {n}: {wait:?}"
+                );
+            }
+        }
+        let endless = PollPolicy::default().deadline(Duration::MAX);
+        let now = Instant::now();
+        assert!(endless.deadline_from(now) > now);
+    }
+}

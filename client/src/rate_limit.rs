@@ -363,4 +363,33 @@ mod tests {
             drop(limiter.acquire(1).await);
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn no_rate_limit_headers_panic_or_hold_calls_past_a_window(
+            remaining in "[ -~]{0,30}|[0-9]{1,25}",
+            reset in "[ -~]{0,30}|[0-9]{1,25}|-[0-9]{1,10}",
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            let waited = runtime.block_on(async {
+                let limiter = Limiter::new(RateLimit::new(100, 60 * SECOND));
+                let mut headers = HeaderMap::new();
+                for (name, value) in [("x-ratelimit-remaining", &remaining), ("x-ratelimit-reset", &reset)] {
+                    if let Ok(value) = value.parse() {
+                        headers.insert(name, value);
+                    }
+                }
+                limiter.observe(&headers);
+                let start = Instant::now();
+                drop(limiter.acquire(1).await);
+                drop(limiter.acquire(1).await);
+                start.elapsed()
+            });
+            proptest::prop_assert!(waited <= MAX_SERVER_WINDOW, "{waited:?}");
+        }
+    }
 }

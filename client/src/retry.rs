@@ -355,4 +355,44 @@ mod tests {
         }
         assert!(!may_resend(&Method::GET, Unsendable));
     }
+
+    /// Header text a server might send: numbers of any size and sign, dates, junk.
+    fn header_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            "[0-9]{15,40}",
+            "-?[0-9]{1,5}\\.[0-9]{1,5}",
+            any::<u32>().prop_map(|s| httpdate::fmt_http_date(
+                SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(s) * 4)
+            )),
+            "[ -~]{0,40}",
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_header_value_panics_or_shortens_or_unbounds_a_wait(
+            retry_after in proptest::option::of(header_text()),
+            reset in proptest::option::of(header_text()),
+            status in proptest::sample::select(vec![429u16, 500, 503, 200]),
+            backoff_ms in 0u64..5_000,
+        ) {
+            let mut headers = HeaderMap::new();
+            for (name, value) in [("retry-after", retry_after), ("x-ratelimit-reset", reset)] {
+                if let Some(value) = value.and_then(|v| v.parse().ok()) {
+                    headers.insert(name, value);
+                }
+            }
+            let policy = RetryPolicy::default();
+            let server = server_delay(StatusCode::from_u16(status).unwrap(), &headers);
+            let backoff = Duration::from_millis(backoff_ms);
+            let wait = policy.next_wait(Some(backoff), server, Duration::from_secs(1));
+            if let Some(wait) = wait {
+                proptest::prop_assert!(wait >= backoff);
+                proptest::prop_assert!(wait <= backoff.max(Duration::from_secs(60)));
+            }
+        }
+    }
 }
