@@ -3,6 +3,7 @@
 use std::{io::Write, path::Path, time::Duration};
 
 use futures::StreamExt;
+use invaro::generated::{ByteStream, ResponseValue};
 use serde_json::json;
 
 use crate::{
@@ -10,6 +11,7 @@ use crate::{
     context::Ctx,
     exit::{Exit, Failure},
     output::table_of,
+    save::Staged,
 };
 
 /// Runs `invaro files ...`.
@@ -46,20 +48,24 @@ pub async fn run(ctx: &Ctx, command: FilesCommand) -> Result<(), Failure> {
             ctx.out.record(&file);
         }
         FilesCommand::Download { id, out } => {
-            if ctx.out.is_json() && out == Path::new("-") {
-                return Err(Failure::usage(
-                    "--out -: the file's bytes and --json cannot both go to stdout",
-                ));
+            if out == Path::new("-") {
+                if ctx.out.is_json() {
+                    return Err(Failure::usage(
+                        "--out -: the file's bytes and --json cannot both go to stdout",
+                    ));
+                }
+                let (_, body) = download(&client, &id).await?;
+                return to_stdout(body).await;
             }
-            let stream = client.call(api.download_file(&id)).await?;
-            let bytes = save(stream.into_inner(), &out).await?;
+            // Checked before the request: a folder that cannot take the file sends nothing.
+            let staged = Staged::new(&out)?;
+            let (announced, body) = download(&client, &id).await?;
+            let bytes = save(staged, announced, body).await?;
             let path = out.display().to_string();
-            if out != Path::new("-") {
-                ctx.out.emit(
-                    &json!({"file_id": id, "saved_to": path, "bytes": bytes}),
-                    || path.clone(),
-                );
-            }
+            ctx.out.emit(
+                &json!({"file_id": id, "saved_to": path, "bytes": bytes}),
+                || path.clone(),
+            );
         }
         FilesCommand::Delete { id } => {
             let deleted = client.call(api.delete_file(&id)).await?.data;
@@ -70,27 +76,42 @@ pub async fn run(ctx: &Ctx, command: FilesCommand) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Writes a download to `out` (`-` for stdout) and returns its size.
-async fn save(
-    mut chunks: impl futures::Stream<Item = Result<impl AsRef<[u8]>, reqwest::Error>> + Unpin,
-    out: &Path,
-) -> Result<u64, Failure> {
-    let mut sink: Box<dyn Write> =
-        if out == Path::new("-") {
-            Box::new(std::io::stdout().lock())
-        } else {
-            Box::new(std::fs::File::create(out).map_err(|e| {
-                Failure::usage(format!("{}: cannot be created: {e}", out.display()))
-            })?)
-        };
-    let mut written = 0;
-    while let Some(chunk) = chunks.next().await {
+/// The body of a download as it arrives.
+type Body = ByteStream;
+
+/// Starts downloading file `id`: its announced length (Content-Length), if any, and its body.
+async fn download(client: &invaro::Client, id: &str) -> Result<(Option<u64>, Body), Failure> {
+    let response = client
+        .call(async {
+            let response = client.api().download_file(id).await?;
+            let (status, headers) = (response.status(), response.headers().clone());
+            let announced = response.content_length();
+            let body = response.into_inner();
+            Ok(ResponseValue::new((announced, body), status, headers))
+        })
+        .await?;
+    Ok(response)
+}
+
+/// Writes a download into `staged` and puts it in place once whole; returns its size.
+async fn save(mut staged: Staged, announced: Option<u64>, mut body: Body) -> Result<u64, Failure> {
+    while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| Failure::from(invaro::Error::from(e)))?;
-        sink.write_all(chunk.as_ref())
-            .map_err(|e| Failure::new(Exit::Api, format!("{}: {e}", out.display())))?;
-        written += chunk.as_ref().len() as u64;
+        staged.write(&chunk)?;
     }
-    sink.flush()
-        .map_err(|e| Failure::new(Exit::Api, format!("{}: {e}", out.display())))?;
-    Ok(written)
+    staged.commit(announced, true)
+}
+
+/// Copies a download to stdout as it arrives.
+async fn to_stdout(mut body: Body) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| Failure::from(invaro::Error::from(e)))?;
+        stdout
+            .write_all(&chunk)
+            .map_err(|e| Failure::new(Exit::Api, format!("stdout: {e}")))?;
+    }
+    stdout
+        .flush()
+        .map_err(|e| Failure::new(Exit::Api, format!("stdout: {e}")))
 }
