@@ -43,7 +43,8 @@ pub async fn upload(ctx: &Ctx, files: &[PathBuf]) -> Result<(), Failure> {
         .finish(ctx)
 }
 
-/// Runs `invaro start`: each job id is printed as soon as its job has started.
+/// Runs `invaro start`: one document after another (the rate limiter paces them anyway), each
+/// job id printed as soon as its job has started, in the order given.
 pub async fn start(ctx: &Ctx, kind: Kind, document_ids: &[String]) -> Result<(), Failure> {
     let client = ctx.client(NO_WAIT)?;
     let kind: DocumentKind = kind.into();
@@ -56,7 +57,7 @@ pub async fn start(ctx: &Ctx, kind: Kind, document_ids: &[String]) -> Result<(),
             (document_id, outcome)
         })
         .collect();
-    Pool::new(ctx, PARALLEL)
+    Pool::new(ctx, 1)
         .run(items, |document_id, slot| {
             let client = &client;
             async move {

@@ -1,0 +1,182 @@
+//! A scripted Invaro API on 127.0.0.1 that behaves like servers we did not write: FastAPI-style
+//! `{"detail": "Not Found"}` errors, jobs that never finish, a start that never answers, and a
+//! download whose body is cut short. It counts what it saw and tells the test when it saw it.
+//!
+//! What a name means: a document id containing `hang` gets a start that never answers; a job id
+//! containing `quick` is completed, `missing` is unknown (404), anything else stays pending.
+//! Uploading `NAME.pdf` gives document `doc_NAME`, whose job is `job_NAME`.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex, mpsc},
+    time::Duration,
+};
+
+use axum::{
+    Json, Router,
+    body::Body,
+    extract::{Multipart, Path, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde_json::{Value, json};
+
+/// The size the download route announces, and how much of it it sends.
+pub const ANNOUNCED: usize = 100_000;
+/// How much of the announced download is sent before the connection is cut.
+pub const SENT: usize = 1_000;
+
+#[derive(Clone)]
+struct Shared {
+    seen: Arc<Mutex<BTreeMap<String, u64>>>,
+    events: Arc<Mutex<mpsc::Sender<String>>>,
+}
+
+impl Shared {
+    /// Counts a request as `what` and tells the test.
+    fn saw(&self, what: String) {
+        let route = what.split(' ').next().unwrap_or_default().to_string();
+        *self
+            .seen
+            .lock()
+            .expect("not poisoned")
+            .entry(route)
+            .or_default() += 1;
+        let _ = self.events.lock().expect("not poisoned").send(what);
+    }
+}
+
+/// The server, running on its own runtime until dropped.
+pub struct Scripted {
+    shared: Shared,
+    events: mpsc::Receiver<String>,
+    url: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Scripted {
+    /// Starts the server on a free port of 127.0.0.1.
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let (tx, events) = mpsc::channel();
+        let shared = Shared {
+            seen: Arc::default(),
+            events: Arc::new(Mutex::new(tx)),
+        };
+        let app = Router::new()
+            .route("/api/v1/parse/upload", post(upload))
+            .route("/api/v1/parse/invoices", post(start))
+            .route("/api/v1/parse/statements", post(start))
+            .route("/api/v1/parse/invoices/{job_id}", get(status))
+            .route("/api/v1/parse/statements/{job_id}", get(status))
+            .route("/api/v1/parse/{job_id}", get(status))
+            .route("/api/v1/files/{file_id}/download", get(download))
+            .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))) })
+            .with_state(shared.clone());
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("a free port");
+        let url = format!(
+            "http://{}/api/v1",
+            listener.local_addr().expect("an address")
+        );
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Self {
+            shared,
+            events,
+            url,
+            _runtime: runtime,
+        }
+    }
+
+    /// The base URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// How many requests of a kind it saw: `upload`, `start`, `status` or `download`.
+    pub fn seen(&self, route: &str) -> u64 {
+        let seen = self.shared.seen.lock().expect("not poisoned");
+        seen.get(route).copied().unwrap_or(0)
+    }
+
+    /// Waits (at most 10 s) for a request described as `what`, such as `start doc_hang`.
+    pub fn wait_for(&self, what: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.events.recv_timeout(left) {
+                Ok(event) if event == what => return,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        panic!("the server saw no {what:?} within 10 s");
+    }
+}
+
+fn enveloped(data: Value) -> Json<Value> {
+    Json(json!({"success": true, "data": data}))
+}
+
+async fn upload(State(shared): State<Shared>, mut form: Multipart) -> Response {
+    let mut files = Vec::new();
+    while let Ok(Some(field)) = form.next_field().await {
+        let name = field.file_name().unwrap_or("file").to_string();
+        let stem = name.split('.').next().unwrap_or_default().to_string();
+        let _ = field.bytes().await;
+        shared.saw(format!("upload {name}"));
+        files.push(json!({"doc_id": format!("doc_{stem}"), "file_id": format!("1_{name}")}));
+    }
+    enveloped(json!({"files": files, "status": "done"})).into_response()
+}
+
+async fn start(State(shared): State<Shared>, Json(request): Json<Value>) -> Response {
+    let document = request["document_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    shared.saw(format!("start {document}"));
+    if document.contains("hang") {
+        std::future::pending::<()>().await;
+    }
+    let job = format!("job_{}", document.trim_start_matches("doc_"));
+    enveloped(json!({"job_id": job, "status": "pending"})).into_response()
+}
+
+async fn status(State(shared): State<Shared>, Path(job_id): Path<String>) -> Response {
+    shared.saw(format!("status {job_id}"));
+    if job_id.contains("missing") {
+        return (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))).into_response();
+    }
+    let now = "2026-01-01T00:00:00Z";
+    let mut job =
+        json!({"job_id": job_id, "status": "pending", "created_at": now, "updated_at": now});
+    if job_id.contains("quick") {
+        job["status"] = json!("completed");
+        job["progress"] = json!(100);
+        job["result"] = json!({"total": "1,234.00", "job": job_id});
+    }
+    enveloped(job).into_response()
+}
+
+async fn download(State(shared): State<Shared>, Path(file_id): Path<String>) -> Response {
+    shared.saw(format!("download {file_id}"));
+    let head = futures::stream::iter([Ok::<_, std::io::Error>(vec![b'%'; SENT])]);
+    // Then the connection breaks, as a proxy timing out or a crashing worker does.
+    let cut = futures::stream::once(async {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "cut",
+        ))
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/pdf")
+        .header(header::CONTENT_LENGTH, ANNOUNCED)
+        .body(Body::from_stream(futures::StreamExt::chain(head, cut)))
+        .expect("a valid response")
+}
