@@ -4,7 +4,8 @@
 //!
 //! What a name means: a document id containing `hang` gets a start that never answers; a job id
 //! containing `quick` is completed, `missing` is unknown (404), anything else stays pending.
-//! Uploading `NAME.pdf` gives document `doc_NAME`, whose job is `job_NAME`.
+//! Uploading `NAME.pdf` gives document `doc_NAME`, whose job is `job_NAME`. Downloads are served
+//! by a second listener ([`Scripted::cut_url`]) that cuts every body short.
 
 use std::{
     collections::BTreeMap,
@@ -14,9 +15,8 @@ use std::{
 
 use axum::{
     Json, Router,
-    body::Body,
     extract::{Multipart, Path, State},
-    http::{StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -52,6 +52,7 @@ pub struct Scripted {
     shared: Shared,
     events: mpsc::Receiver<String>,
     url: String,
+    cut_url: String,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -75,7 +76,6 @@ impl Scripted {
             .route("/api/v1/parse/invoices/{job_id}", get(status))
             .route("/api/v1/parse/statements/{job_id}", get(status))
             .route("/api/v1/parse/{job_id}", get(status))
-            .route("/api/v1/files/{file_id}/download", get(download))
             .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))) })
             .with_state(shared.clone());
         let listener = runtime
@@ -86,10 +86,16 @@ impl Scripted {
             listener.local_addr().expect("an address")
         );
         runtime.spawn(async move { axum::serve(listener, app).await });
+        let cut = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("a free port");
+        let cut_url = format!("http://{}/api/v1", cut.local_addr().expect("an address"));
+        runtime.spawn(cut_downloads(cut, shared.clone()));
         Self {
             shared,
             events,
             url,
+            cut_url,
             _runtime: runtime,
         }
     }
@@ -97,6 +103,11 @@ impl Scripted {
     /// The base URL.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The base URL of a server whose every answer is a body cut short (see [`cut_downloads`]).
+    pub fn cut_url(&self) -> &str {
+        &self.cut_url
     }
 
     /// How many requests of a kind it saw: `upload`, `start`, `status` or `download`.
@@ -164,19 +175,31 @@ async fn status(State(shared): State<Shared>, Path(job_id): Path<String>) -> Res
     enveloped(job).into_response()
 }
 
-async fn download(State(shared): State<Shared>, Path(file_id): Path<String>) -> Response {
-    shared.saw(format!("download {file_id}"));
-    let head = futures::stream::iter([Ok::<_, std::io::Error>(vec![b'%'; SENT])]);
-    // Then the connection breaks, as a proxy timing out or a crashing worker does.
-    let cut = futures::stream::once(async {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "cut",
-        ))
-    });
-    Response::builder()
-        .header(header::CONTENT_TYPE, "application/pdf")
-        .header(header::CONTENT_LENGTH, ANNOUNCED)
-        .body(Body::from_stream(futures::StreamExt::chain(head, cut)))
-        .expect("a valid response")
+/// Serves every request on `listener` with a 200 that announces [`ANNOUNCED`] bytes, sends
+/// [`SENT`] of them and closes the connection: a body cut short, on the wire, as a proxy timing
+/// out or a crashing worker leaves it.
+async fn cut_downloads(listener: tokio::net::TcpListener, shared: Shared) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    while let Ok((mut socket, _)) = listener.accept().await {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let line = String::from_utf8_lossy(&request);
+            let path = line.split(' ').nth(1).unwrap_or_default().to_string();
+            shared.saw(format!("download {path}"));
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/pdf\r\ncontent-length: {ANNOUNCED}\r\n\r\n"
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&[b'%'; SENT]).await;
+            let _ = socket.shutdown().await;
+        });
+    }
 }
