@@ -137,10 +137,8 @@ impl<'a> Pool<'a> {
             if !outcome.is_settled() {
                 break;
             }
-            if self.stream_lines {
-                if let Some(line) = outcome.line() {
-                    self.ctx.out.line(&line);
-                }
+            if let Some(line) = outcome.line().filter(|_| self.stream_lines) {
+                self.ctx.out.line(&line);
             }
             next += 1;
         }

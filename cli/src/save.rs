@@ -112,6 +112,15 @@ impl Staged {
         Ok(written)
     }
 
+    /// The transfer feeding it broke off with `cause`: a failure that says what was kept.
+    pub fn broke_off(&self, cause: Failure) -> Failure {
+        let why = format!(
+            "the transfer broke off after {} bytes ({cause}); the file was left as it was",
+            self.written
+        );
+        Failure::new(cause.exit, format!("{}: {why}", self.path.display()))
+    }
+
     fn failed(&self, why: &str) -> Failure {
         Failure::new(Exit::Api, format!("{}: {why}", self.path.display()))
     }

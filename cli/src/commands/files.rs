@@ -96,7 +96,7 @@ async fn download(client: &invaro::Client, id: &str) -> Result<(Option<u64>, Bod
 /// Writes a download into `staged` and puts it in place once whole; returns its size.
 async fn save(mut staged: Staged, announced: Option<u64>, mut body: Body) -> Result<u64, Failure> {
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| Failure::from(invaro::Error::from(e)))?;
+        let chunk = chunk.map_err(|e| staged.broke_off(invaro::Error::from(e).into()))?;
         staged.write(&chunk)?;
     }
     staged.commit(announced, true)
