@@ -25,10 +25,6 @@ pub fn plan(dir: &Path, inputs: &[&Path], overwrite: bool) -> Result<Vec<PathBuf
         .map(|name| dir.join(name))
         .collect();
     for target in &targets {
-        let folder = target.parent().unwrap_or(dir);
-        if folder != dir {
-            save::check_folder(folder, "--out")?;
-        }
         match std::fs::symlink_metadata(target) {
             Ok(meta) if meta.is_dir() => {
                 return Err(Failure::usage(format!(
@@ -43,6 +39,12 @@ pub fn plan(dir: &Path, inputs: &[&Path], overwrite: bool) -> Result<Vec<PathBuf
                 )));
             }
             _ => {}
+        }
+    }
+    // Only once nothing is in the way: the subfolders that tell same-named files apart.
+    for folder in targets.iter().filter_map(|t| t.parent()) {
+        if folder != dir {
+            save::check_folder(folder, "--out")?;
         }
     }
     Ok(targets)

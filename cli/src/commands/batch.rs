@@ -2,7 +2,7 @@
 
 use std::{path::Path, time::Duration};
 
-use super::parse::{self, Checked, Outcome};
+use super::parse::{self, Checked, Deadline, Outcome};
 use crate::{
     args::Kind,
     context::Ctx,
@@ -40,6 +40,7 @@ pub async fn run(ctx: &Ctx, batch: Batch<'_>) -> Result<(), Failure> {
     };
     let client = ctx.client(batch.timeout)?;
     let kind = batch.kind.into();
+    let deadline = Deadline::after(batch.timeout);
     let items = todo
         .into_iter()
         .enumerate()
@@ -53,7 +54,7 @@ pub async fn run(ctx: &Ctx, batch: Batch<'_>) -> Result<(), Failure> {
         .quiet()
         .overwrite(batch.overwrite)
         .run(items, |file, slot| {
-            parse::parse_file(ctx, &client, file, kind, true, slot)
+            parse::parse_file(ctx, &client, file, kind, Some(deadline), slot)
         })
         .await;
     let failed = ran.outcomes.iter().filter(|o| o.failed()).count();

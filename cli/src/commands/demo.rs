@@ -42,7 +42,9 @@ pub async fn run(ctx: &Ctx, instant: bool) -> Result<(), Failure> {
         },
         ..ctx.clone()
     };
-    let client = demo.client(Duration::from_secs(60))?;
+    let timeout = Duration::from_secs(60);
+    let client = demo.client(timeout)?;
+    let deadline = parse::Deadline::after(timeout);
     let label = "invoice.pdf (sample)".to_string();
     let sample = parse::Checked {
         path,
@@ -51,7 +53,14 @@ pub async fn run(ctx: &Ctx, instant: bool) -> Result<(), Failure> {
     };
     let reported = Pool::new(&demo, 1)
         .run(vec![(sample, Outcome::new(Some(label)))], |file, slot| {
-            parse::parse_file(&demo, &client, file, DocumentKind::Invoice, true, slot)
+            parse::parse_file(
+                &demo,
+                &client,
+                file,
+                DocumentKind::Invoice,
+                Some(deadline),
+                slot,
+            )
         })
         .await
         .finish(&demo);

@@ -5,7 +5,7 @@ use std::{path::PathBuf, time::Duration};
 use futures::StreamExt;
 use invaro::{Client, DocumentKind, Job};
 
-use super::parse::{self, Outcome, PARALLEL};
+use super::parse::{self, Deadline, Outcome, PARALLEL};
 use crate::{args::Kind, context::Ctx, exit::Failure, output::table_of, pool::Pool};
 
 /// How long the commands that do not wait may wait (they never poll).
@@ -116,7 +116,8 @@ pub async fn status(ctx: &Ctx, job_ids: &[String]) -> Result<(), Failure> {
     first.map_or(Ok(()), Err)
 }
 
-/// Runs `invaro wait`: follows each job to its end and prints what it parsed.
+/// Runs `invaro wait`: follows each job to its end and prints what it parsed. The timeout
+/// counts from now for every job, also those waiting for their turn.
 pub async fn wait(
     ctx: &Ctx,
     job_ids: &[String],
@@ -124,6 +125,7 @@ pub async fn wait(
     timeout: Duration,
 ) -> Result<(), Failure> {
     let client = ctx.client(timeout)?;
+    let deadline = Deadline::after(timeout);
     let items = job_ids
         .iter()
         .map(|id| {
@@ -141,7 +143,7 @@ pub async fn wait(
                 let result = match resolve(client, id, kind).await {
                     Ok(job) => {
                         slot.update(|o| o.kind = Some(job.kind()));
-                        parse::follow(&task, &job).await.map(Some)
+                        parse::follow(&task, &job, deadline).await.map(Some)
                     }
                     Err(e) => Err(e),
                 };

@@ -4,10 +4,11 @@
 use std::{
     io::Read,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use futures::StreamExt;
-use invaro::{Client, DocumentKind, Job, MAX_FILE_BYTES, ParsedDocument, Upload};
+use invaro::{Client, DocumentKind, Job, MAX_FILE_BYTES, ParsedDocument, Upload, generated::types};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -36,7 +37,7 @@ pub async fn run(ctx: &Ctx, args: ParseArgs) -> Result<(), Failure> {
     };
     let client = ctx.client(args.timeout)?;
     let kind = args.kind.into();
-    let wait = !args.no_wait;
+    let wait = (!args.no_wait).then(|| Deadline::after(args.timeout));
     let items = files
         .into_iter()
         .enumerate()
@@ -112,14 +113,14 @@ pub fn check_file(path: &Path) -> Result<u64, String> {
         .ok_or_else(|| "is not a PDF, JPEG or PNG file (judged by its first bytes)".into())
 }
 
-/// Uploads one file, starts its job and, when `wait`, follows it to the end, keeping `slot`
-/// up to date at every step.
+/// Uploads one file, starts its job and, when told until when to wait, follows it to the end,
+/// keeping `slot` up to date at every step.
 pub async fn parse_file(
     ctx: &Ctx,
     client: &Client,
     file: Checked,
     kind: DocumentKind,
-    wait: bool,
+    wait: Option<Deadline>,
     slot: Slot,
 ) {
     let task = ctx.progress.task(&file.label);
@@ -130,11 +131,11 @@ pub async fn parse_file(
         slot.update(|o| o.document_id = Some(document_id.clone()));
         let job = client.start_job(kind, &document_id).await?;
         slot.update(|o| o.job_id = Some(job.id().to_string()));
-        if !wait {
+        let Some(deadline) = wait else {
             task.done(&format!("started job {}", job.id()));
             return Ok(None);
-        }
-        follow(&task, &job).await.map(Some)
+        };
+        follow(&task, &job, deadline).await.map(Some)
     }
     .await;
     slot.update(|o| o.finish(&task, result));
@@ -154,21 +155,59 @@ pub async fn upload_one(client: &Client, task: &Task, file: &Checked) -> Result<
     Ok(document.doc_id)
 }
 
-/// Waits for `job`, showing each change of status, and returns what it parsed.
-pub async fn follow(task: &Task, job: &Job) -> Result<ParsedDocument, Failure> {
+/// When waiting ends: `--timeout` after the command was run, for every job alike, however
+/// long it queued behind the others.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    at: tokio::time::Instant,
+    timeout: Duration,
+}
+
+impl Deadline {
+    /// `timeout` from now (the timeout flags are capped, so this cannot overflow in practice;
+    /// if it would, there is no deadline beyond the client's own).
+    pub fn after(timeout: Duration) -> Self {
+        let now = tokio::time::Instant::now();
+        let at = now
+            .checked_add(timeout)
+            .unwrap_or(now + Duration::from_secs(86_400 * 365));
+        Self { at, timeout }
+    }
+}
+
+/// Waits for `job` until `deadline`, showing each change of status, and returns what it parsed.
+pub async fn follow(task: &Task, job: &Job, deadline: Deadline) -> Result<ParsedDocument, Failure> {
     let updates = job.updates();
     futures::pin_mut!(updates);
-    let mut last = None;
+    let mut last: Option<types::Job> = None;
     let mut failure = None;
-    while let Some(update) = updates.next().await {
-        match update {
-            Ok(current) => {
-                task.job(&current);
-                last = Some(current);
+    let followed = tokio::time::timeout_at(deadline.at, async {
+        while let Some(update) = updates.next().await {
+            match update {
+                Ok(current) => {
+                    task.job(&current);
+                    last = Some(current);
+                }
+                Err(e) if e.job_id().is_some() => failure = Some(Failure::from(e)),
+                Err(e) => failure = Some(Failure::from(e).about(format!("job {}", job.id()))),
             }
-            Err(e) if e.job_id().is_some() => failure = Some(Failure::from(e)),
-            Err(e) => failure = Some(Failure::from(e).about(format!("job {}", job.id()))),
         }
+    })
+    .await;
+    if followed.is_err() {
+        let timeout = deadline.timeout;
+        let message = match &last {
+            Some(seen) => format!(
+                "job {} still {} after {timeout:?}; resume it with invaro wait",
+                job.id(),
+                seen.status
+            ),
+            None => format!(
+                "job {}: no status seen within {timeout:?}; resume it with invaro wait",
+                job.id()
+            ),
+        };
+        return Err(Failure::new(Exit::TimedOut, message));
     }
     match (failure, last) {
         (Some(failure), _) => Err(failure),

@@ -403,3 +403,32 @@ fn a_cut_download_leaves_the_old_file_and_no_partial_file() {
     assert_eq!(entries(dir.path()), ["invoice.pdf"]);
     assert!(server.seen("download") >= 2);
 }
+
+#[test]
+fn a_wait_timeout_counts_from_the_start_for_jobs_that_queued() {
+    let server = Scripted::start();
+    let ids: Vec<String> = (1..=9).map(|n| format!("job_{n}")).collect();
+    let started = std::time::Instant::now();
+    let out = run(bare()
+        .args(["--base-url", server.url(), "--api-key", KEY])
+        .args(["wait", "--kind", "invoice", "--timeout", "2s"])
+        .args(&ids))
+    .code(4);
+    // Four at a time, each with its own 2 s, would take at least 6 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a 2 s deadline for all nine jobs returns within 5 s"
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("invaro wait --kind invoice {}", ids.join(" "))),
+        "every job is named to resume: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("job_1 still pending after 2s")
+            && out.stderr.contains("job job_9: no status seen within 2s"),
+        "{}",
+        out.stderr
+    );
+}
