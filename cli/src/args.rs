@@ -127,7 +127,7 @@ Examples:
         /// What the jobs parse (found out with one extra request when not given).
         #[arg(long, value_enum)]
         kind: Option<Kind>,
-        /// How long to wait, such as 30s, 2m or 500ms (at most 24h).
+        /// How long to wait for the jobs, from when the command runs: 30s, 2m, 500ms... (at most 24h).
         #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = wait_timeout)]
         timeout: Duration,
     },
@@ -155,7 +155,7 @@ The exit code is 0 only when every supported file parsed; unsupported files are 
         /// Replace result files that already exist under --out.
         #[arg(long, requires = "out")]
         overwrite: bool,
-        /// How long to wait for each job, such as 30s, 2m or 500ms (at most 24h).
+        /// How long to wait for the jobs, from when the command runs: 30s, 2m, 500ms... (at most 24h).
         #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = wait_timeout)]
         timeout: Duration,
     },
@@ -218,7 +218,7 @@ pub struct ParseArgs {
     /// Replace result files that already exist under --out.
     #[arg(long, requires = "out")]
     pub overwrite: bool,
-    /// How long to wait for each job, such as 30s, 2m or 500ms (at most 24h).
+    /// How long to wait for the jobs, from when the command runs: 30s, 2m, 500ms... (at most 24h).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = wait_timeout)]
     pub timeout: Duration,
 }
