@@ -146,3 +146,58 @@ fn ctrl_c_during_wait_names_jobs_not_yet_polled() {
         "every job given, polled or not: {last}"
     );
 }
+
+#[test]
+fn ctrl_c_during_batch_saves_what_finished_and_prints_the_summary() {
+    let server = Scripted::start();
+    let dir = tempfile::tempdir().expect("a folder");
+    let docs = dir.path().join("docs");
+    std::fs::create_dir(&docs).expect("a folder");
+    for name in ["quick.pdf", "slow.pdf"] {
+        std::fs::write(docs.join(name), invaro_sandbox::samples::INVOICE_PDF).expect("written");
+    }
+    let out_dir = dir.path().join("results");
+    let (mut child, stdout, stderr) = spawn(
+        std_cmd_at(server.url())
+            .args(["batch", "--kind", "invoice", "--out"])
+            .arg(&out_dir)
+            .arg(&docs),
+    );
+    wait_for_lines(&stderr, &["quick.pdf: done", "job job_slow pending"]);
+    interrupt(&child);
+    assert_eq!(exit_code(&mut child), 130);
+    assert_eq!(entries(&out_dir), ["quick.pdf.json"]);
+    let table: Vec<String> = stdout.iter().collect();
+    let row = |name: &str| {
+        table
+            .iter()
+            .find(|line| line.contains(name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no row for {name}: {table:#?}"))
+    };
+    assert!(row("quick.pdf").contains("done"), "{table:#?}");
+    assert!(row("slow.pdf").contains("interrupted"), "{table:#?}");
+    let last = stderr.iter().last().expect("a last line");
+    assert!(
+        last.contains("invaro wait --kind invoice job_slow"),
+        "{last}"
+    );
+}
+
+#[test]
+fn ctrl_c_during_a_download_leaves_the_old_file_and_no_temporary_one() {
+    let server = Scripted::start();
+    let dir = tempfile::tempdir().expect("a folder");
+    let target = dir.path().join("invoice.pdf");
+    std::fs::write(&target, b"old").expect("written");
+    let (mut child, _stdout, _stderr) = spawn(
+        std_cmd_at(server.cut_url())
+            .args(["files", "download", "stall", "--out"])
+            .arg(&target),
+    );
+    server.wait_for("sent /api/v1/files/stall/download");
+    interrupt(&child);
+    assert_eq!(exit_code(&mut child), 130);
+    assert_eq!(std::fs::read(&target).expect("kept"), b"old");
+    assert_eq!(entries(dir.path()), ["invoice.pdf"]);
+}

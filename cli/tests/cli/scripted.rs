@@ -177,7 +177,8 @@ async fn status(State(shared): State<Shared>, Path(job_id): Path<String>) -> Res
 
 /// Serves every request on `listener` with a 200 that announces [`ANNOUNCED`] bytes, sends
 /// [`SENT`] of them and closes the connection: a body cut short, on the wire, as a proxy timing
-/// out or a crashing worker leaves it.
+/// out or a crashing worker leaves it. For a path containing `stall` the connection stays open
+/// instead, the rest never coming.
 async fn cut_downloads(listener: tokio::net::TcpListener, shared: Shared) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     while let Ok((mut socket, _)) = listener.accept().await {
@@ -199,6 +200,12 @@ async fn cut_downloads(listener: tokio::net::TcpListener, shared: Shared) {
             );
             let _ = socket.write_all(head.as_bytes()).await;
             let _ = socket.write_all(&[b'%'; SENT]).await;
+            let _ = socket.flush().await;
+            shared.saw(format!("sent {path}"));
+            if path.contains("stall") {
+                // The rest never comes, and the connection stays open.
+                std::future::pending::<()>().await;
+            }
             let _ = socket.shutdown().await;
         });
     }
