@@ -264,3 +264,49 @@ fn interrupted_message(resume: &Resume) -> String {
     }
     parts.join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use invaro::DocumentKind;
+
+    use super::*;
+
+    fn outcome(kind: Option<DocumentKind>, document: &str, job: Option<&str>) -> Outcome {
+        let mut outcome = Outcome::new(None);
+        outcome.kind = kind;
+        outcome.document_id = Some(document.into());
+        outcome.job_id = job.map(Into::into);
+        outcome
+    }
+
+    #[test]
+    fn the_resume_line_names_every_job_left_and_every_document_without_one() {
+        let invoice = Some(DocumentKind::Invoice);
+        let mut finished = outcome(invoice, "d0", Some("job_done"));
+        finished.settle("done");
+        let mut started = outcome(invoice, "d1", Some("job_a"));
+        started.settle("started");
+        let mut outcomes = vec![
+            finished,
+            started,
+            outcome(Some(DocumentKind::Statement), "d2", Some("job_b")),
+            outcome(None, "d3", Some("job_c")),
+            outcome(invoice, "d4", None),
+        ];
+        for outcome in &mut outcomes {
+            outcome.interrupt();
+        }
+        let message = interrupted_message(&resume_commands(&outcomes));
+        assert_eq!(
+            message,
+            "interrupted; documents uploaded without a confirmed job: d4; start them with: \
+             invaro start --kind invoice d4; jobs still running: job_a job_b job_c; resume with: \
+             invaro wait --kind invoice job_a and invaro wait --kind statement job_b and \
+             invaro wait job_c"
+        );
+        assert_eq!(
+            interrupted_message(&resume_commands(&[])),
+            "interrupted; no job was left running"
+        );
+    }
+}

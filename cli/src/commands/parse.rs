@@ -159,18 +159,15 @@ pub async fn upload_one(client: &Client, task: &Task, file: &Checked) -> Result<
 /// long it queued behind the others.
 #[derive(Clone, Copy, Debug)]
 pub struct Deadline {
-    at: tokio::time::Instant,
+    /// None when `timeout` from now is past what a clock can hold: the client's own applies.
+    at: Option<tokio::time::Instant>,
     timeout: Duration,
 }
 
 impl Deadline {
-    /// `timeout` from now (the timeout flags are capped, so this cannot overflow in practice;
-    /// if it would, there is no deadline beyond the client's own).
+    /// `timeout` from now.
     pub fn after(timeout: Duration) -> Self {
-        let now = tokio::time::Instant::now();
-        let at = now
-            .checked_add(timeout)
-            .unwrap_or(now + Duration::from_secs(86_400 * 365));
+        let at = tokio::time::Instant::now().checked_add(timeout);
         Self { at, timeout }
     }
 }
@@ -181,7 +178,7 @@ pub async fn follow(task: &Task, job: &Job, deadline: Deadline) -> Result<Parsed
     futures::pin_mut!(updates);
     let mut last: Option<types::Job> = None;
     let mut failure = None;
-    let followed = tokio::time::timeout_at(deadline.at, async {
+    let watch = async {
         while let Some(update) = updates.next().await {
             match update {
                 Ok(current) => {
@@ -192,9 +189,15 @@ pub async fn follow(task: &Task, job: &Job, deadline: Deadline) -> Result<Parsed
                 Err(e) => failure = Some(Failure::from(e).about(format!("job {}", job.id()))),
             }
         }
-    })
-    .await;
-    if followed.is_err() {
+    };
+    let in_time = match deadline.at {
+        Some(at) => tokio::time::timeout_at(at, watch).await.is_ok(),
+        None => {
+            watch.await;
+            true
+        }
+    };
+    if !in_time {
         let timeout = deadline.timeout;
         let message = match &last {
             Some(seen) => format!(
