@@ -41,8 +41,7 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", global = true, value_parser = request_timeout)]
     pub connect_timeout: Option<Duration>,
 
-    /// How long a request may go without the server sending anything, such as 30s (default 30s;
-    /// at most 1h).
+    /// How long one request may wait on the server, such as 30s (default 30s; at most 1h).
     #[arg(long, value_name = "DURATION", global = true, value_parser = request_timeout)]
     pub read_timeout: Option<Duration>,
 
@@ -79,8 +78,9 @@ NAME.json, NAME-2.json, ... in the order given. A result file that already exist
 before anything is sent, unless --overwrite is given. The folder is checked (a folder, or
 creatable, and writable) before anything is sent too.
 
-Results are printed (or saved) as each file finishes. Ctrl-C stops waiting: what finished is
-printed or saved, and the command that resumes the jobs still running is printed on stderr.")]
+Each result is saved as soon as its file finishes, and printed in the order given. Ctrl-C stops
+waiting: what finished is printed or saved, and the command that resumes the jobs still running
+is printed on stderr.")]
     Parse(ParseArgs),
 
     /// Upload files and print their document ids (for `invaro start`).
