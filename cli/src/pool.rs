@@ -196,9 +196,11 @@ fn failures(outcomes: Vec<Outcome>) -> impl Iterator<Item = Failure> {
     outcomes.into_iter().filter_map(Outcome::into_failure)
 }
 
-/// Jobs left running and documents left unstarted, with the commands that pick them up.
+/// Files left unsent, documents left unstarted and jobs left running, with the commands that
+/// pick them up.
 #[derive(Debug, Default)]
 struct Resume {
+    files: Vec<String>,
     jobs: Vec<String>,
     wait: Vec<String>,
     documents: Vec<String>,
@@ -208,7 +210,14 @@ struct Resume {
 /// What is left to pick up: every job started or being waited on that did not end, grouped by
 /// kind (`invaro wait` finds the kind of a job given without one).
 fn resume_commands(outcomes: &[Outcome]) -> Resume {
-    let mut resume = Resume::default();
+    let mut resume = Resume {
+        files: outcomes
+            .iter()
+            .filter(|o| o.status == "interrupted" && o.document_id.is_none())
+            .filter_map(|o| o.file.clone())
+            .collect(),
+        ..Resume::default()
+    };
     let kinds = [Some("invoice"), Some("statement"), None];
     for kind in kinds {
         let of_kind = |o: &&Outcome| o.kind.map(|k| k.as_str()) == kind;
@@ -246,6 +255,12 @@ fn resume_commands(outcomes: &[Outcome]) -> Resume {
 /// The last line after Ctrl-C.
 fn interrupted_message(resume: &Resume) -> String {
     let mut parts = vec!["interrupted".to_string()];
+    if !resume.files.is_empty() {
+        parts.push(format!(
+            "files without a confirmed upload: {}",
+            resume.files.join(" ")
+        ));
+    }
     if !resume.documents.is_empty() {
         parts.push(format!(
             "documents uploaded without a confirmed job: {}; start them with: {}",
@@ -292,6 +307,7 @@ mod tests {
             outcome(Some(DocumentKind::Statement), "d2", Some("job_b")),
             outcome(None, "d3", Some("job_c")),
             outcome(invoice, "d4", None),
+            Outcome::new(Some("late.pdf".into())),
         ];
         for outcome in &mut outcomes {
             outcome.interrupt();
@@ -299,7 +315,8 @@ mod tests {
         let message = interrupted_message(&resume_commands(&outcomes));
         assert_eq!(
             message,
-            "interrupted; documents uploaded without a confirmed job: d4; start them with: \
+            "interrupted; files without a confirmed upload: late.pdf; \
+             documents uploaded without a confirmed job: d4; start them with: \
              invaro start --kind invoice d4; jobs still running: job_a job_b job_c; resume with: \
              invaro wait --kind invoice job_a and invaro wait --kind statement job_b and \
              invaro wait job_c"

@@ -13,7 +13,12 @@ fn ctrl_c_during_parse_keeps_finished_results_and_names_running_jobs() {
     let dir = tempfile::tempdir().expect("a folder");
     let quick = dir.path().join("quick.pdf");
     let slow = dir.path().join("slow.pdf");
-    for path in [&quick, &slow] {
+    // Four files run at once and none of these finishes, so the last never gets its turn.
+    let queued: Vec<_> = ["s2.pdf", "s3.pdf", "s4.pdf", "never.pdf"]
+        .iter()
+        .map(|name| dir.path().join(name))
+        .collect();
+    for path in [&quick, &slow].into_iter().chain(&queued) {
         std::fs::write(path, invaro_sandbox::samples::INVOICE_PDF).expect("written");
     }
     let out_dir = dir.path().join("results");
@@ -23,7 +28,8 @@ fn ctrl_c_during_parse_keeps_finished_results_and_names_running_jobs() {
         std_cmd_at(server.url())
             .args(["parse", "--kind", "invoice"])
             .arg(&slow)
-            .arg(&quick),
+            .arg(&quick)
+            .args(&queued),
     );
     wait_for_lines(&stderr, &["quick.pdf: done", "job job_slow pending"]);
     interrupt(&child);
@@ -36,6 +42,13 @@ fn ctrl_c_during_parse_keeps_finished_results_and_names_running_jobs() {
         last.contains("invaro wait --kind invoice job_slow") && !last.contains("job_quick"),
         "{rest:#?}"
     );
+    let never = queued[3].display().to_string();
+    assert!(
+        last.contains("files without a confirmed upload: ") && last.contains(&never),
+        "{rest:#?}"
+    );
+    assert!(!server.saw("upload never.pdf"), "never.pdf was not sent");
+    assert!(server.saw("upload quick.pdf") && server.saw("upload slow.pdf"));
 
     // Saved with --out.
     let (mut child, stdout, stderr) = spawn(

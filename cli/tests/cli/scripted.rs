@@ -8,7 +8,6 @@
 //! by a second listener ([`Scripted::cut_url`]) that cuts every body short.
 
 use std::{
-    collections::BTreeMap,
     sync::{Arc, Mutex, mpsc},
     time::Duration,
 };
@@ -29,20 +28,15 @@ pub const SENT: usize = 1_000;
 
 #[derive(Clone)]
 struct Shared {
-    seen: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// Every request seen, as `route detail` (`upload a.pdf`, `start doc_a`...).
+    log: Arc<Mutex<Vec<String>>>,
     events: Arc<Mutex<mpsc::Sender<String>>>,
 }
 
 impl Shared {
-    /// Counts a request as `what` and tells the test.
+    /// Records a request as `what` and tells the test.
     fn saw(&self, what: String) {
-        let route = what.split(' ').next().unwrap_or_default().to_string();
-        *self
-            .seen
-            .lock()
-            .expect("not poisoned")
-            .entry(route)
-            .or_default() += 1;
+        self.log.lock().expect("not poisoned").push(what.clone());
         let _ = self.events.lock().expect("not poisoned").send(what);
     }
 }
@@ -66,7 +60,7 @@ impl Scripted {
             .expect("a tokio runtime");
         let (tx, events) = mpsc::channel();
         let shared = Shared {
-            seen: Arc::default(),
+            log: Arc::default(),
             events: Arc::new(Mutex::new(tx)),
         };
         let app = Router::new()
@@ -111,9 +105,21 @@ impl Scripted {
     }
 
     /// How many requests of a kind it saw: `upload`, `start`, `status` or `download`.
-    pub fn seen(&self, route: &str) -> u64 {
-        let seen = self.shared.seen.lock().expect("not poisoned");
-        seen.get(route).copied().unwrap_or(0)
+    pub fn seen(&self, route: &str) -> usize {
+        let log = self.shared.log.lock().expect("not poisoned");
+        log.iter()
+            .filter(|what| what.split(' ').next() == Some(route))
+            .count()
+    }
+
+    /// Whether it saw exactly `what`, such as `upload a.pdf`.
+    pub fn saw(&self, what: &str) -> bool {
+        self.shared
+            .log
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .any(|w| w == what)
     }
 
     /// Waits (at most 10 s) for a request described as `what`, such as `start doc_hang`.
