@@ -37,13 +37,23 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
+    /// How long opening a connection may take, such as 10s (default 10s; at most 1h).
+    #[arg(long, value_name = "DURATION", global = true, value_parser = request_timeout)]
+    pub connect_timeout: Option<Duration>,
+
+    /// The longest silence on a connection (waiting for an answer, or between two pieces of a
+    /// body), such as 30s (default 30s; at most 1h). A transfer that keeps moving never times out.
+    #[arg(long, value_name = "DURATION", global = true, value_parser = request_timeout)]
+    pub read_timeout: Option<Duration>,
+
     /// Milliseconds between job status checks (for tests; default grows from 1 s to 10 s).
     #[arg(
         long,
         value_name = "MS",
         global = true,
         hide = true,
-        env = "INVARO_POLL_MS"
+        env = "INVARO_POLL_MS",
+        value_parser = clap::value_parser!(u64).range(1..=60_000)
     )]
     pub poll_ms: Option<u64>,
 
@@ -60,7 +70,18 @@ pub enum Command {
 Examples:
   invaro parse invoice.pdf --kind invoice
   invaro parse a.pdf b.png --kind statement --out results/
-  invaro parse scan.jpg --kind invoice --no-wait      # prints the job id; see `invaro wait`")]
+  invaro parse scan.jpg --kind invoice --no-wait      # prints the job id; see `invaro wait`
+
+With --out DIR each result is saved as DIR/NAME.json, NAME being the file's name. Files that
+share a name get the folders that tell them apart: `a/invoice.pdf` and `b/invoice.pdf` are saved
+as DIR/a/invoice.pdf.json and DIR/b/invoice.pdf.json; the same file given twice is saved as
+NAME.json, NAME-2.json, ... in the order given. A result file that already exists is an error
+before anything is sent, unless --overwrite is given. The folder is checked (a folder, or
+creatable, and writable) before anything is sent too.
+
+Each result is saved as soon as its file finishes, and printed in the order given. Ctrl-C stops
+waiting: what finished is printed or saved, and the command that resumes the jobs still running
+is printed on stderr.")]
     Parse(ParseArgs),
 
     /// Upload files and print their document ids (for `invaro start`).
@@ -72,9 +93,12 @@ Examples:
     },
 
     /// Start parse jobs for uploaded documents and print their job ids.
-    #[command(
-        after_help = "Example:\n  invaro start --kind invoice f663d9ac-6d5b-4cfe-bf30-ac19ad9429e4"
-    )]
+    #[command(after_help = "\
+Example:
+  invaro start --kind invoice f663d9ac-6d5b-4cfe-bf30-ac19ad9429e4
+
+Each job id is printed as soon as its job has started (with --json: one array at the end, also
+printed on Ctrl-C).")]
     Start {
         /// What the documents are.
         #[arg(long, value_enum)]
@@ -104,8 +128,8 @@ Examples:
         /// What the jobs parse (found out with one extra request when not given).
         #[arg(long, value_enum)]
         kind: Option<Kind>,
-        /// How long to wait, such as 30s, 2m or 500ms.
-        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+        /// How long to wait for the jobs, from when the command runs: 30s, 2m, 500ms... (at most 24h).
+        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = wait_timeout)]
         timeout: Duration,
     },
 
@@ -126,11 +150,14 @@ The exit code is 0 only when every supported file parsed; unsupported files are 
         /// Files processed at once.
         #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
-        /// Save each result as DIR/FILE.json.
+        /// Save each result as DIR/FILE.json (see `invaro parse --help`).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
-        /// How long to wait for each job, such as 30s, 2m or 500ms.
-        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+        /// Replace result files that already exist under --out.
+        #[arg(long, requires = "out")]
+        overwrite: bool,
+        /// How long to wait for the jobs, from when the command runs: 30s, 2m, 500ms... (at most 24h).
+        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = wait_timeout)]
         timeout: Duration,
     },
 
@@ -186,11 +213,14 @@ pub struct ParseArgs {
     /// Start the jobs and print their ids without waiting.
     #[arg(long)]
     pub no_wait: bool,
-    /// Save each result as DIR/FILE.json instead of printing it.
+    /// Save each result as DIR/FILE.json instead of printing it (the folder is created).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// How long to wait for each job, such as 30s, 2m or 500ms.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    /// Replace result files that already exist under --out.
+    #[arg(long, requires = "out")]
+    pub overwrite: bool,
+    /// How long to wait for the jobs, from when the command runs: 30s, 2m, 500ms... (at most 24h).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = wait_timeout)]
     pub timeout: Duration,
 }
 
@@ -206,8 +236,8 @@ pub enum SchemasCommand {
         /// Page number, from 1.
         #[arg(long)]
         page: Option<NonZeroU64>,
-        /// Schemas per page (at most 100).
-        #[arg(long)]
+        /// Schemas per page, 1 to 100.
+        #[arg(long, value_parser = page_size)]
         page_size: Option<NonZeroU64>,
     },
     /// Show one schema.
@@ -263,8 +293,8 @@ pub enum FilesCommand {
         /// Page number, from 1.
         #[arg(long)]
         page: Option<NonZeroU64>,
-        /// Files per page (at most 100).
-        #[arg(long)]
+        /// Files per page, 1 to 100.
+        #[arg(long, value_parser = page_size)]
         page_size: Option<NonZeroU64>,
     },
     /// Show one file and what was parsed from it.
@@ -274,11 +304,17 @@ pub enum FilesCommand {
         id: String,
     },
     /// Download a file's original bytes.
-    #[command(after_help = "Example:\n  invaro files download f663d9ac-... --out invoice.pdf")]
+    #[command(after_help = "\
+Example:
+  invaro files download f663d9ac-... --out invoice.pdf
+
+The file is written under a temporary name in the same folder and renamed into place once all
+of it has arrived (and its length matches what the server announced), so an existing file is
+replaced only by a complete download and a failed one leaves nothing behind.")]
     Download {
         /// File id.
         id: String,
-        /// Where to save it (`-` for stdout).
+        /// Where to save it, replacing a file that is there (`-` for stdout).
         #[arg(long, value_name = "PATH")]
         out: PathBuf,
     },
@@ -358,22 +394,87 @@ fn parse_file_status(text: &str) -> Result<types::FileStatus, String> {
     })
 }
 
-/// Reads `500ms`, `30s`, `2m` or `1h`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("{text:?} needs a unit: ms, s, m or h (such as 30s)"))?;
+/// The longest `--timeout` for waiting on jobs (a parse takes minutes).
+const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// The longest connect or read timeout.
+const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// A `--timeout` for waiting on jobs: more than 0, at most 24h.
+fn wait_timeout(text: &str) -> Result<Duration, String> {
+    duration_within(text, MAX_WAIT, "24h")
+}
+
+/// A `--connect-timeout` or `--read-timeout`: more than 0, at most 1h.
+fn request_timeout(text: &str) -> Result<Duration, String> {
+    duration_within(text, MAX_REQUEST_TIMEOUT, "1h")
+}
+
+/// A duration more than 0 and at most `max` (written `max_text` in the message).
+fn duration_within(text: &str, max: Duration, max_text: &str) -> Result<Duration, String> {
+    let too_long = || format!("{text:?} is too long: at most {max_text}");
+    let duration = parse_duration(text).map_err(|e| match e {
+        DurationError::TooLarge => too_long(),
+        DurationError::Malformed(message) => message,
+    })?;
+    if duration.is_zero() {
+        return Err(format!("{text:?} must be more than 0"));
+    }
+    if duration > max {
+        return Err(too_long());
+    }
+    Ok(duration)
+}
+
+/// Why a duration could not be read.
+#[derive(Debug, PartialEq, Eq)]
+enum DurationError {
+    /// It is not a whole number with a unit; the message says how.
+    Malformed(String),
+    /// The number does not fit.
+    TooLarge,
+}
+
+/// Reads `500ms`, `30s`, `2m` or `1h`, with checked arithmetic.
+fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+    let malformed = |message: String| DurationError::Malformed(message);
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(|| {
+        malformed(format!(
+            "{text:?} needs a unit: ms, s, m or h (such as 30s)"
+        ))
+    })?;
     let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} must start with a whole number (such as 30s)"))?;
+    if number.is_empty() {
+        return Err(malformed(format!(
+            "{text:?} must start with a whole number (such as 30s)"
+        )));
+    }
+    // Only digits are left, so the one way to fail is being too large.
+    let number: u64 = number.parse().map_err(|_| DurationError::TooLarge)?;
+    let seconds = |factor: u64| {
+        number
+            .checked_mul(factor)
+            .map(Duration::from_secs)
+            .ok_or(DurationError::TooLarge)
+    };
     match unit {
         "ms" => Ok(Duration::from_millis(number)),
-        "s" => Ok(Duration::from_secs(number)),
-        "m" => Ok(Duration::from_secs(number * 60)),
-        "h" => Ok(Duration::from_secs(number * 3600)),
-        _ => Err(format!("{text:?} has unit {unit:?}; use ms, s, m or h")),
+        "s" => seconds(1),
+        "m" => seconds(60),
+        "h" => seconds(3600),
+        _ => Err(malformed(format!(
+            "{text:?} has unit {unit:?}; use ms, s, m or h"
+        ))),
     }
+}
+
+/// A page size the API accepts: 1 to 100.
+fn page_size(text: &str) -> Result<NonZeroU64, String> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|n| (1..=100).contains(n))
+        .and_then(NonZeroU64::new)
+        .ok_or_else(|| format!("{text:?} is not a whole number from 1 to 100"))
 }
 
 #[cfg(test)]
@@ -393,8 +494,38 @@ mod tests {
         assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        for bad in ["30", "s", "2x", "", "1.5s"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
+        for bad in ["30", "s", "2x", "", "1.5s", "-1s", "+1s", " 1s"] {
+            assert!(
+                matches!(parse_duration(bad), Err(DurationError::Malformed(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn durations_that_do_not_fit_are_refused_without_panicking() {
+        for huge in [
+            "99999999999999999h",
+            "18446744073709551615m",
+            "18446744073709551616ms",
+            "99999999999999999999999999s",
+        ] {
+            assert_eq!(parse_duration(huge), Err(DurationError::TooLarge), "{huge}");
+            let message = wait_timeout(huge).unwrap_err();
+            assert!(message.contains("at most 24h"), "{message}");
+        }
+        assert_eq!(wait_timeout("24h"), Ok(MAX_WAIT));
+        assert!(wait_timeout("1441m").unwrap_err().contains("at most 24h"));
+        assert!(wait_timeout("0s").unwrap_err().contains("more than 0"));
+        assert!(request_timeout("61m").unwrap_err().contains("at most 1h"));
+        assert_eq!(request_timeout("250ms"), Ok(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn page_sizes_are_1_to_100() {
+        assert_eq!(page_size("100").map(NonZeroU64::get), Ok(100));
+        for bad in ["0", "101", "-1", "x", "99999999999999999999"] {
+            assert!(page_size(bad).unwrap_err().contains("1 to 100"), "{bad}");
         }
     }
 

@@ -1,13 +1,10 @@
-//! What every command shares: how to reach the API, where output goes, and which jobs are
-//! still running (so Ctrl-C can say how to resume them).
+//! What every command shares: how to reach the API, where output goes, and whether Ctrl-C
+//! was pressed.
 
-use std::{
-    collections::BTreeSet,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
-use invaro::{Client, DocumentKind, PollPolicy};
+use invaro::{Client, PollPolicy};
+use tokio::sync::watch;
 
 use crate::{
     exit::{Exit, Failure},
@@ -22,6 +19,10 @@ pub struct Connection {
     pub api_key: Option<String>,
     /// `--base-url`, else `INVARO_BASE_URL`.
     pub base_url: Option<String>,
+    /// `--connect-timeout`.
+    pub connect_timeout: Option<Duration>,
+    /// `--read-timeout`.
+    pub read_timeout: Option<Duration>,
     /// Fixed milliseconds between status checks (hidden, for tests and the demo).
     pub poll_ms: Option<u64>,
 }
@@ -35,18 +36,20 @@ pub struct Ctx {
     pub out: Output,
     /// Where progress goes.
     pub progress: Progress,
-    /// Jobs being waited on.
-    pub running: Running,
+    /// Ctrl-C.
+    pub interrupt: Interrupt,
 }
 
 impl Ctx {
-    /// A client for the API, waiting at most `timeout` for each job.
-    pub fn client(&self, timeout: Duration) -> Result<Client, Failure> {
+    /// A client for the API. Commands enforce their own deadline over all their jobs, counted
+    /// from when they started, so the client's own per-wait deadline is set beyond reach: two
+    /// deadlines due at once would race to report.
+    pub fn client(&self) -> Result<Client, Failure> {
         let key =
             self.connection.api_key.clone().ok_or_else(|| {
                 Failure::usage("no API key: pass --api-key or set INVARO_API_KEY")
             })?;
-        let mut poll = PollPolicy::default().deadline(timeout);
+        let mut poll = PollPolicy::default().deadline(Duration::MAX);
         if let Some(ms) = self.connection.poll_ms {
             let every = Duration::from_millis(ms.max(1));
             poll = poll.first_check(every).max_interval(every);
@@ -55,81 +58,50 @@ impl Ctx {
         if let Some(url) = &self.connection.base_url {
             builder = builder.base_url(url);
         }
+        if let Some(timeout) = self.connection.connect_timeout {
+            builder = builder.connect_timeout(timeout);
+        }
+        if let Some(timeout) = self.connection.read_timeout {
+            builder = builder.read_timeout(timeout);
+        }
         Ok(builder.build()?)
     }
-}
 
-/// The jobs being waited on right now, shared by every task of a command.
-#[derive(Clone, Debug, Default)]
-pub struct Running(Arc<Mutex<BTreeSet<(&'static str, String)>>>);
-
-impl Running {
-    /// A wait on `job_id` begins.
-    pub fn add(&self, kind: DocumentKind, job_id: &str) {
-        self.lock().insert((kind.as_str(), job_id.to_string()));
-    }
-
-    /// The wait on `job_id` ended (the job finished, failed or the wait gave up).
-    pub fn remove(&self, kind: DocumentKind, job_id: &str) {
-        self.lock().remove(&(kind.as_str(), job_id.to_string()));
-    }
-
-    /// What Ctrl-C reports: the jobs left running and the commands that resume them.
-    pub fn interrupted(&self) -> Failure {
-        let running = self.lock().clone();
-        if running.is_empty() {
-            return Failure::new(Exit::Interrupted, "interrupted; no job was left running");
+    /// Runs `work`, or stops at Ctrl-C: for commands with nothing to report when cut short.
+    pub async fn interruptible(
+        &self,
+        work: impl Future<Output = Result<(), Failure>>,
+    ) -> Result<(), Failure> {
+        tokio::select! {
+            result = work => result,
+            () = self.interrupt.wait() => Err(Failure::new(Exit::Interrupted, "interrupted")),
         }
-        let ids: Vec<&str> = running.iter().map(|(_, id)| id.as_str()).collect();
-        let resume: Vec<String> = ["invoice", "statement"]
-            .iter()
-            .filter_map(|kind| {
-                let ids: Vec<&str> = running
-                    .iter()
-                    .filter(|(k, _)| k == kind)
-                    .map(|(_, id)| id.as_str())
-                    .collect();
-                (!ids.is_empty()).then(|| format!("invaro wait --kind {kind} {}", ids.join(" ")))
-            })
-            .collect();
-        Failure::new(
-            Exit::Interrupted,
-            format!(
-                "interrupted; jobs still running: {}; resume with: {}",
-                ids.join(" "),
-                resume.join(" and ")
-            ),
-        )
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<(&'static str, String)>> {
-        // A panic while holding the lock cannot leave the set half-changed.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Whether Ctrl-C was pressed: every clone sees the same press.
+#[derive(Clone, Debug)]
+pub struct Interrupt(watch::Receiver<bool>);
 
-    #[test]
-    fn interruption_names_every_running_job_with_its_resume_command() {
-        let running = Running::default();
-        assert!(running.interrupted().message.contains("no job"));
-        running.add(DocumentKind::Invoice, "job_a");
-        running.add(DocumentKind::Statement, "job_b");
-        running.add(DocumentKind::Invoice, "job_c");
-        running.remove(DocumentKind::Invoice, "job_c");
-        let failure = running.interrupted();
-        assert_eq!(failure.exit, Exit::Interrupted);
-        assert!(failure.message.contains("invaro wait --kind invoice job_a"));
-        assert!(
-            failure
-                .message
-                .contains("invaro wait --kind statement job_b")
-        );
-        assert!(!failure.message.contains("job_c"));
+impl Interrupt {
+    /// Listens for Ctrl-C from now on (call inside the runtime, before any work starts).
+    pub fn listen() -> Self {
+        let (pressed, receiver) = watch::channel(false);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = pressed.send(true);
+            }
+            // Keep the sender, so waiters see the press rather than a closed channel.
+            std::future::pending::<()>().await;
+        });
+        Self(receiver)
+    }
+
+    /// Resolves once Ctrl-C has been pressed.
+    pub async fn wait(&self) {
+        let mut receiver = self.0.clone();
+        if receiver.wait_for(|pressed| *pressed).await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }

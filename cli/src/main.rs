@@ -8,7 +8,10 @@ mod commands;
 mod context;
 mod exit;
 mod output;
+mod outputs;
+mod pool;
 mod progress;
+mod save;
 
 use std::process::ExitCode;
 
@@ -17,7 +20,7 @@ use clap::{CommandFactory, Parser};
 use crate::{
     args::{Cli, Command},
     commands::{batch, demo, files, jobs, parse, schemas, webhook},
-    context::{Connection, Ctx, Running},
+    context::{Connection, Ctx, Interrupt},
     exit::{Exit, Failure},
     output::Output,
     progress::Progress,
@@ -64,28 +67,25 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         connection: Connection {
             api_key: cli.api_key.or_else(|| env("INVARO_API_KEY")),
             base_url: cli.base_url.or_else(|| env("INVARO_BASE_URL")),
+            connect_timeout: cli.connect_timeout,
+            read_timeout: cli.read_timeout,
             poll_ms: cli.poll_ms,
         },
         out: Output::new(cli.json),
         progress: Progress::new(),
-        running: Running::default(),
+        interrupt: Interrupt::listen(),
     };
-    tokio::select! {
-        result = dispatch(&ctx, cli.command) => result,
-        _ = tokio::signal::ctrl_c() => {
-            ctx.progress.clear();
-            Err(ctx.running.interrupted())
-        }
-    }
+    dispatch(&ctx, cli.command).await
 }
 
-/// Runs one command.
+/// Runs one command. Those that work on many items report what they finished and started
+/// when Ctrl-C comes; the others just stop.
 async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
     match command {
         Command::Parse(args) => parse::run(ctx, args).await,
         Command::Upload { files } => jobs::upload(ctx, &files).await,
         Command::Start { kind, document_ids } => jobs::start(ctx, kind, &document_ids).await,
-        Command::Status { job_ids } => jobs::status(ctx, &job_ids).await,
+        Command::Status { job_ids } => ctx.interruptible(jobs::status(ctx, &job_ids)).await,
         Command::Wait {
             job_ids,
             kind,
@@ -96,6 +96,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             kind,
             concurrency,
             out,
+            overwrite,
             timeout,
         } => {
             let batch = batch::Batch {
@@ -103,12 +104,13 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
                 kind,
                 concurrency: usize::from(concurrency),
                 out: out.as_deref(),
+                overwrite,
                 timeout,
             };
             batch::run(ctx, batch).await
         }
-        Command::Schemas(command) => schemas::run(ctx, command).await,
-        Command::Files(command) => files::run(ctx, command).await,
+        Command::Schemas(command) => ctx.interruptible(schemas::run(ctx, command)).await,
+        Command::Files(command) => ctx.interruptible(files::run(ctx, command)).await,
         Command::Webhook(command) => webhook::run(ctx, command),
         Command::Demo { instant } => demo::run(ctx, instant).await,
         Command::Completions { shell } => {

@@ -2,10 +2,15 @@
 
 use std::{path::Path, time::Duration};
 
-use futures::StreamExt;
-
-use super::parse::{self, Checked, Outcome};
-use crate::{args::Kind, context::Ctx, exit::Failure, output::table_of};
+use super::parse::{self, Checked, Deadline, Outcome};
+use crate::{
+    args::Kind,
+    context::Ctx,
+    exit::Failure,
+    output::table_of,
+    outputs,
+    pool::{Pool, Ran},
+};
 
 /// The options of `invaro batch`.
 pub struct Batch<'a> {
@@ -17,6 +22,8 @@ pub struct Batch<'a> {
     pub concurrency: usize,
     /// Where to save results.
     pub out: Option<&'a Path>,
+    /// Replace result files that exist.
+    pub overwrite: bool,
     /// How long to wait for each job.
     pub timeout: Duration,
 }
@@ -24,19 +31,37 @@ pub struct Batch<'a> {
 /// Runs `invaro batch`.
 pub async fn run(ctx: &Ctx, batch: Batch<'_>) -> Result<(), Failure> {
     let (todo, skipped) = scan(batch.dir)?;
-    let client = ctx.client(batch.timeout)?;
+    let targets = match batch.out {
+        Some(dir) => {
+            let paths: Vec<&Path> = todo.iter().map(|f| f.path.as_path()).collect();
+            Some(outputs::plan(dir, &paths, batch.overwrite)?)
+        }
+        None => None,
+    };
+    let client = ctx.client()?;
     let kind = batch.kind.into();
-    let mut outcomes: Vec<Outcome> = futures::stream::iter(todo)
-        .map(|file| parse::parse_file(ctx, &client, file, kind, true))
-        .buffered(batch.concurrency)
-        .collect()
+    let deadline = Deadline::after(batch.timeout);
+    let items = todo
+        .into_iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let mut outcome = Outcome::new(Some(file.label.clone()));
+            outcome.save_as = targets.as_ref().map(|t| t[i].clone());
+            (file, outcome)
+        })
+        .collect();
+    let ran = Pool::new(ctx, batch.concurrency)
+        .quiet()
+        .overwrite(batch.overwrite)
+        .run(items, |file, slot| {
+            parse::parse_file(ctx, &client, file, kind, Some(deadline), slot)
+        })
         .await;
-    let failed = outcomes.iter().filter(|o| o.failed()).count();
-    let tried = outcomes.len();
+    let failed = ran.outcomes.iter().filter(|o| o.failed()).count();
+    let tried = ran.outcomes.len();
+    let interrupted = ran.interrupted;
+    let mut outcomes = ran.outcomes;
     outcomes.extend(skipped);
-    if let Some(dir) = batch.out {
-        parse::save_all(dir, &mut outcomes)?;
-    }
     let columns: Vec<_> = [
         ("file", "file"),
         ("status", "status"),
@@ -48,6 +73,14 @@ pub async fn run(ctx: &Ctx, batch: Batch<'_>) -> Result<(), Failure> {
     .filter(|(_, field)| *field != "saved_to" || batch.out.is_some())
     .collect();
     ctx.out.emit(&outcomes, || table_of(&outcomes, &columns));
+    // Ctrl-C: the jobs to resume. Otherwise one line for all failures: the table has each.
+    if interrupted {
+        return Ran {
+            outcomes,
+            interrupted,
+        }
+        .conclude(ctx);
+    }
     match outcomes.iter().find_map(Outcome::exit) {
         None => Ok(()),
         Some(exit) => Err(Failure::new(

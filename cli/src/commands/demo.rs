@@ -5,10 +5,11 @@ use std::time::Duration;
 use invaro::DocumentKind;
 use invaro_sandbox::{JobTimings, Sandbox, samples};
 
-use super::parse;
+use super::parse::{self, Outcome};
 use crate::{
     context::{Connection, Ctx},
     exit::{Exit, Failure},
+    pool::Pool,
 };
 
 /// Runs `invaro demo`; `instant` makes the sandbox's jobs finish at once.
@@ -37,17 +38,32 @@ pub async fn run(ctx: &Ctx, instant: bool) -> Result<(), Failure> {
             base_url: Some(sandbox.base_url().to_string()),
             // Frequent checks, so the bar moves through the sandbox's four seconds.
             poll_ms: ctx.connection.poll_ms.or(Some(250)),
+            ..ctx.connection.clone()
         },
         ..ctx.clone()
     };
-    let client = demo.client(Duration::from_secs(60))?;
+    let timeout = Duration::from_secs(60);
+    let client = demo.client()?;
+    let deadline = parse::Deadline::after(timeout);
+    let label = "invoice.pdf (sample)".to_string();
     let sample = parse::Checked {
         path,
         size: samples::INVOICE_PDF.len() as u64,
-        label: "invoice.pdf (sample)".into(),
+        label: label.clone(),
     };
-    let outcome = parse::parse_file(&demo, &client, sample, DocumentKind::Invoice, true).await;
-    let reported = parse::report(&demo, vec![outcome], None);
+    let reported = Pool::new(&demo, 1)
+        .run(vec![(sample, Outcome::new(Some(label)))], |file, slot| {
+            parse::parse_file(
+                &demo,
+                &client,
+                file,
+                DocumentKind::Invoice,
+                Some(deadline),
+                slot,
+            )
+        })
+        .await
+        .finish(&demo);
     sandbox
         .shutdown()
         .await

@@ -1,6 +1,6 @@
 //! `invaro files list|get|download|delete`.
 
-use std::{io::Write, path::Path, time::Duration};
+use std::{io::Write, path::Path};
 
 use serde_json::json;
 
@@ -9,11 +9,12 @@ use crate::{
     context::Ctx,
     exit::{Exit, Failure},
     output::table_of,
+    save::Staged,
 };
 
 /// Runs `invaro files ...`.
 pub async fn run(ctx: &Ctx, command: FilesCommand) -> Result<(), Failure> {
-    let client = ctx.client(Duration::from_secs(600))?;
+    let client = ctx.client()?;
     let api = client.api();
     match command {
         FilesCommand::List {
@@ -45,29 +46,32 @@ pub async fn run(ctx: &Ctx, command: FilesCommand) -> Result<(), Failure> {
             ctx.out.record(&file);
         }
         FilesCommand::Download { id, out } => {
-            if ctx.out.is_json() && out == Path::new("-") {
-                return Err(Failure::usage(
-                    "--out -: the file's bytes and --json cannot both go to stdout",
-                ));
-            }
-            let bytes = if out == Path::new("-") {
+            if out == Path::new("-") {
+                if ctx.out.is_json() {
+                    return Err(Failure::usage(
+                        "--out -: the file's bytes and --json cannot both go to stdout",
+                    ));
+                }
                 let content = client.download(&id).await?;
                 let mut stdout = std::io::stdout().lock();
-                stdout
+                return stdout
                     .write_all(&content)
                     .and_then(|()| stdout.flush())
-                    .map_err(|e| Failure::new(Exit::Api, format!("stdout: {e}")))?;
-                content.len() as u64
-            } else {
-                client.download_to(&id, &out).await?
-            };
-            let path = out.display().to_string();
-            if out != Path::new("-") {
-                ctx.out.emit(
-                    &json!({"file_id": id, "saved_to": path, "bytes": bytes}),
-                    || path.clone(),
-                );
+                    .map_err(|e| Failure::new(Exit::Api, format!("stdout: {e}")));
             }
+            // Checked before the request: a folder that cannot take the file sends nothing.
+            let mut staged = Staged::new(&out)?;
+            let content = client
+                .download(&id)
+                .await
+                .map_err(|e| staged.broke_off(e.into()))?;
+            staged.write(&content)?;
+            let bytes = staged.commit(None, true)?;
+            let path = out.display().to_string();
+            ctx.out.emit(
+                &json!({"file_id": id, "saved_to": path, "bytes": bytes}),
+                || path.clone(),
+            );
         }
         FilesCommand::Delete { id } => {
             let deleted = client.call(api.delete_file(&id)).await?.data;

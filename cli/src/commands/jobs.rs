@@ -2,64 +2,81 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use invaro::{Client, DocumentKind, Job};
 
-use super::parse::{self, Outcome, PARALLEL};
-use crate::{args::Kind, context::Ctx, exit::Failure, output::table_of};
+use super::parse::{self, Deadline, Outcome, PARALLEL};
+use crate::{args::Kind, context::Ctx, exit::Failure, output::table_of, pool::Pool};
 
-/// How long the commands that do not wait may wait (they never poll).
-const NO_WAIT: Duration = Duration::from_secs(600);
-
-/// Runs `invaro upload`.
+/// Runs `invaro upload`: each document id is printed as soon as its file is uploaded.
 pub async fn upload(ctx: &Ctx, files: &[PathBuf]) -> Result<(), Failure> {
     let files = parse::check_all(files)?;
-    let client = ctx.client(NO_WAIT)?;
-    let outcomes = futures::stream::iter(files)
+    let client = ctx.client()?;
+    let items = files
+        .into_iter()
         .map(|file| {
+            let outcome = Outcome::new(Some(file.label.clone()));
+            (file, outcome)
+        })
+        .collect();
+    Pool::new(ctx, PARALLEL)
+        .run(items, |file, slot| {
             let client = &client;
             async move {
                 let task = ctx.progress.task(&file.label);
-                let mut outcome = Outcome::new(Some(file.label.clone()));
                 match parse::upload_one(client, &task, &file).await {
                     Ok(document_id) => {
                         task.done(&format!("uploaded as document {document_id}"));
-                        outcome.document_id = Some(document_id);
-                        outcome.status = "uploaded";
-                        outcome
+                        slot.update(|o| {
+                            o.document_id = Some(document_id);
+                            o.settle("uploaded");
+                        });
                     }
-                    Err(failure) => outcome.finish(&task, Err(failure)),
+                    Err(failure) => slot.update(|o| o.finish(&task, Err(failure))),
                 }
             }
         })
-        .buffered(PARALLEL)
-        .collect()
-        .await;
-    parse::report(ctx, outcomes, None)
+        .await
+        .finish(ctx)
 }
 
-/// Runs `invaro start`.
+/// Runs `invaro start`: one document after another (the rate limiter paces them anyway), each
+/// job id printed as soon as its job has started, in the order given.
 pub async fn start(ctx: &Ctx, kind: Kind, document_ids: &[String]) -> Result<(), Failure> {
-    let client = ctx.client(NO_WAIT)?;
-    let kind = kind.into();
-    let mut outcomes = Vec::with_capacity(document_ids.len());
-    for document_id in document_ids {
-        let mut outcome = Outcome::new(None);
-        outcome.document_id = Some(document_id.clone());
-        match client.start_job(kind, document_id).await {
-            Ok(job) => outcome.job_id = Some(job.id().to_string()),
-            Err(e) => outcome.fail(Failure::from(e).about(document_id)),
-        }
-        outcomes.push(outcome);
-    }
-    parse::hint_resume(ctx, kind, &outcomes);
-    parse::report(ctx, outcomes, None)
+    let client = ctx.client()?;
+    let kind: DocumentKind = kind.into();
+    let items = document_ids
+        .iter()
+        .map(|document_id| {
+            let mut outcome = Outcome::new(None);
+            outcome.document_id = Some(document_id.clone());
+            outcome.kind = Some(kind);
+            (document_id, outcome)
+        })
+        .collect();
+    Pool::new(ctx, 1)
+        .run(items, |document_id, slot| {
+            let client = &client;
+            async move {
+                let started = client.start_job(kind, document_id).await;
+                slot.update(|o| match started {
+                    Ok(job) => {
+                        o.job_id = Some(job.id().to_string());
+                        o.settle("started");
+                    }
+                    Err(e) => o.fail(Failure::from(e).about(document_id)),
+                });
+            }
+        })
+        .await
+        .finish(ctx)
 }
 
-/// Runs `invaro status`: one status call per job, any kind of job.
+/// Runs `invaro status`: one status call per job, any kind of job. Every status read is
+/// printed; the first failure sets the exit code and the others are reported on stderr.
 pub async fn status(ctx: &Ctx, job_ids: &[String]) -> Result<(), Failure> {
-    let client = ctx.client(NO_WAIT)?;
-    let jobs: Vec<_> = futures::stream::iter(job_ids)
+    let client = ctx.client()?;
+    let results: Vec<_> = futures::stream::iter(job_ids)
         .map(|id| {
             let client = &client;
             async move {
@@ -69,50 +86,69 @@ pub async fn status(ctx: &Ctx, job_ids: &[String]) -> Result<(), Failure> {
             }
         })
         .buffered(PARALLEL)
-        .try_collect()
-        .await?;
-    ctx.out.emit(&jobs, || {
-        table_of(
-            &jobs,
-            &[
-                ("job", "job_id"),
-                ("status", "status"),
-                ("progress", "progress"),
-                ("created", "created_at"),
-                ("updated", "updated_at"),
-                ("error", "error"),
-            ],
-        )
-    });
-    Ok(())
+        .collect()
+        .await;
+    let (jobs, failures): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    let jobs: Vec<_> = jobs.into_iter().filter_map(Result::ok).collect();
+    if !jobs.is_empty() || ctx.out.is_json() {
+        ctx.out.emit(&jobs, || {
+            table_of(
+                &jobs,
+                &[
+                    ("job", "job_id"),
+                    ("status", "status"),
+                    ("progress", "progress"),
+                    ("created", "created_at"),
+                    ("updated", "updated_at"),
+                    ("error", "error"),
+                ],
+            )
+        });
+    }
+    let mut failures = failures.into_iter().filter_map(Result::err);
+    let first = failures.next();
+    for other in failures {
+        ctx.progress.note(&format!("invaro: error: {other}"));
+    }
+    first.map_or(Ok(()), Err)
 }
 
-/// Runs `invaro wait`: follows each job to its end and prints what it parsed.
+/// Runs `invaro wait`: follows each job to its end and prints what it parsed. The timeout
+/// counts from now for every job, also those waiting for their turn.
 pub async fn wait(
     ctx: &Ctx,
     job_ids: &[String],
     kind: Option<Kind>,
     timeout: Duration,
 ) -> Result<(), Failure> {
-    let client = ctx.client(timeout)?;
-    let outcomes = futures::stream::iter(job_ids)
+    let client = ctx.client()?;
+    let deadline = Deadline::after(timeout);
+    let items = job_ids
+        .iter()
         .map(|id| {
+            let mut outcome = Outcome::new(None);
+            outcome.job_id = Some(id.clone());
+            outcome.kind = kind.map(Into::into);
+            (id, outcome)
+        })
+        .collect();
+    Pool::new(ctx, PARALLEL)
+        .run(items, |id, slot| {
             let client = &client;
             async move {
                 let task = ctx.progress.task(id.as_str());
-                let mut outcome = Outcome::new(None);
-                outcome.job_id = Some(id.clone());
                 let result = match resolve(client, id, kind).await {
-                    Ok(job) => parse::follow(ctx, &task, &job).await.map(Some),
+                    Ok(job) => {
+                        slot.update(|o| o.kind = Some(job.kind()));
+                        parse::follow(&task, &job, deadline).await.map(Some)
+                    }
                     Err(e) => Err(e),
                 };
-                outcome.finish(&task, result)
+                slot.update(|o| o.finish(&task, result));
             }
         })
-        .buffered(PARALLEL)
-        .collect()
-        .await;
-    parse::report(ctx, outcomes, None)
+        .await
+        .finish(ctx)
 }
 
 /// The job `id`, of the kind given or, when none is, of the kind its status route knows.

@@ -4,10 +4,11 @@
 use std::{
     io::Read,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use futures::StreamExt;
-use invaro::{Client, DocumentKind, Job, MAX_FILE_BYTES, ParsedDocument, Upload};
+use invaro::{Client, DocumentKind, Job, MAX_FILE_BYTES, ParsedDocument, Upload, generated::types};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -15,6 +16,8 @@ use crate::{
     args::ParseArgs,
     context::Ctx,
     exit::{Exit, Failure},
+    outputs,
+    pool::{Pool, Slot},
     progress::Task,
 };
 
@@ -25,18 +28,32 @@ pub const PARALLEL: usize = 4;
 /// Runs `invaro parse`.
 pub async fn run(ctx: &Ctx, args: ParseArgs) -> Result<(), Failure> {
     let files = check_all(&args.files)?;
-    let client = ctx.client(args.timeout)?;
+    let targets = match &args.out {
+        Some(dir) => {
+            let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+            Some(outputs::plan(dir, &paths, args.overwrite)?)
+        }
+        None => None,
+    };
+    let client = ctx.client()?;
     let kind = args.kind.into();
-    let wait = !args.no_wait;
-    let outcomes: Vec<Outcome> = futures::stream::iter(files)
-        .map(|file| parse_file(ctx, &client, file, kind, wait))
-        .buffered(PARALLEL)
-        .collect()
-        .await;
-    if !wait {
-        hint_resume(ctx, kind, &outcomes);
-    }
-    report(ctx, outcomes, args.out.as_deref())
+    let wait = (!args.no_wait).then(|| Deadline::after(args.timeout));
+    let items = files
+        .into_iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let mut outcome = Outcome::new(Some(file.label.clone()));
+            outcome.save_as = targets.as_ref().map(|t| t[i].clone());
+            (file, outcome)
+        })
+        .collect();
+    Pool::new(ctx, PARALLEL)
+        .overwrite(args.overwrite)
+        .run(items, |file, slot| {
+            parse_file(ctx, &client, file, kind, wait, slot)
+        })
+        .await
+        .finish(ctx)
 }
 
 /// A file that passed [`check_file`].
@@ -96,30 +113,32 @@ pub fn check_file(path: &Path) -> Result<u64, String> {
         .ok_or_else(|| "is not a PDF, JPEG or PNG file (judged by its first bytes)".into())
 }
 
-/// Uploads one file, starts its job and, when `wait`, follows it to the end.
+/// Uploads one file, starts its job and, when told until when to wait, follows it to the end,
+/// keeping `slot` up to date at every step.
 pub async fn parse_file(
     ctx: &Ctx,
     client: &Client,
     file: Checked,
     kind: DocumentKind,
-    wait: bool,
-) -> Outcome {
+    wait: Option<Deadline>,
+    slot: Slot,
+) {
     let task = ctx.progress.task(&file.label);
-    let mut outcome = Outcome::new(Some(file.label.clone()));
+    slot.update(|o| o.kind = Some(kind));
     let result = async {
         let document_id = upload_one(client, &task, &file).await?;
         task.step(&format!("uploaded as document {document_id}"));
-        outcome.document_id = Some(document_id.clone());
+        slot.update(|o| o.document_id = Some(document_id.clone()));
         let job = client.start_job(kind, &document_id).await?;
-        outcome.job_id = Some(job.id().to_string());
-        if !wait {
+        slot.update(|o| o.job_id = Some(job.id().to_string()));
+        let Some(deadline) = wait else {
             task.done(&format!("started job {}", job.id()));
             return Ok(None);
-        }
-        follow(ctx, &task, &job).await.map(Some)
+        };
+        follow(&task, &job, deadline).await.map(Some)
     }
     .await;
-    outcome.finish(&task, result)
+    slot.update(|o| o.finish(&task, result));
 }
 
 /// Uploads one checked file and returns its document id.
@@ -136,24 +155,63 @@ pub async fn upload_one(client: &Client, task: &Task, file: &Checked) -> Result<
     Ok(document.doc_id)
 }
 
-/// Waits for `job`, showing each change of status, and returns what it parsed.
-pub async fn follow(ctx: &Ctx, task: &Task, job: &Job) -> Result<ParsedDocument, Failure> {
-    ctx.running.add(job.kind(), job.id());
+/// When waiting ends: `--timeout` after the command was run, for every job alike, however
+/// long it queued behind the others.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    /// None when `timeout` from now is past what a clock can hold: the client's own applies.
+    at: Option<tokio::time::Instant>,
+    timeout: Duration,
+}
+
+impl Deadline {
+    /// `timeout` from now.
+    pub fn after(timeout: Duration) -> Self {
+        let at = tokio::time::Instant::now().checked_add(timeout);
+        Self { at, timeout }
+    }
+}
+
+/// Waits for `job` until `deadline`, showing each change of status, and returns what it parsed.
+pub async fn follow(task: &Task, job: &Job, deadline: Deadline) -> Result<ParsedDocument, Failure> {
     let updates = job.updates();
     futures::pin_mut!(updates);
-    let mut last = None;
+    let mut last: Option<types::Job> = None;
     let mut failure = None;
-    while let Some(update) = updates.next().await {
-        match update {
-            Ok(current) => {
-                task.job(&current);
-                last = Some(current);
+    let watch = async {
+        while let Some(update) = updates.next().await {
+            match update {
+                Ok(current) => {
+                    task.job(&current);
+                    last = Some(current);
+                }
+                Err(e) if e.job_id().is_some() => failure = Some(Failure::from(e)),
+                Err(e) => failure = Some(Failure::from(e).about(format!("job {}", job.id()))),
             }
-            Err(e) if e.job_id().is_some() => failure = Some(Failure::from(e)),
-            Err(e) => failure = Some(Failure::from(e).about(format!("job {}", job.id()))),
         }
+    };
+    let in_time = match deadline.at {
+        Some(at) => tokio::time::timeout_at(at, watch).await.is_ok(),
+        None => {
+            watch.await;
+            true
+        }
+    };
+    if !in_time {
+        let timeout = deadline.timeout;
+        let message = match &last {
+            Some(seen) => format!(
+                "job {} still {} after {timeout:?}; resume it with invaro wait",
+                job.id(),
+                seen.status
+            ),
+            None => format!(
+                "job {}: no status seen within {timeout:?}; resume it with invaro wait",
+                job.id()
+            ),
+        };
+        return Err(Failure::new(Exit::TimedOut, message));
     }
-    ctx.running.remove(job.kind(), job.id());
     match (failure, last) {
         (Some(failure), _) => Err(failure),
         (None, Some(last)) => Ok(ParsedDocument::new(job.kind(), last)),
@@ -173,7 +231,8 @@ pub struct Outcome {
     /// The parse job.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
-    /// `done`, `uploaded`, `started`, `failed`, `timed_out` or `skipped`.
+    /// `done`, `uploaded`, `started`, `failed`, `timed_out`, `skipped` or `interrupted` (Ctrl-C
+    /// came first; `job_id` is the job left running, if it started).
     pub status: &'static str,
     /// Why it failed or was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,6 +246,14 @@ pub struct Outcome {
     /// What was parsed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<Map<String, Value>>,
+    /// What the document is, when known (for the resume command).
+    #[serde(skip)]
+    pub kind: Option<DocumentKind>,
+    /// Where to save the result (`--out`).
+    #[serde(skip)]
+    pub save_as: Option<PathBuf>,
+    #[serde(skip)]
+    settled: bool,
     #[serde(skip)]
     failure: Option<Failure>,
 }
@@ -207,29 +274,80 @@ impl Outcome {
             file: Some(file),
             status: "skipped",
             reason: Some(reason),
+            settled: true,
             ..Self::default()
         }
     }
 
     /// Settles the outcome: `Ok(Some)` parsed, `Ok(None)` started only, `Err` failed.
-    pub fn finish(mut self, task: &Task, result: Result<Option<ParsedDocument>, Failure>) -> Self {
+    pub fn finish(&mut self, task: &Task, result: Result<Option<ParsedDocument>, Failure>) {
         match result {
             Ok(Some(parsed)) => {
                 task.done("done");
-                self.status = "done";
+                self.settle("done");
                 self.result = Some(parsed.output().cloned().unwrap_or_default());
             }
-            Ok(None) => {}
+            Ok(None) => self.settle("started"),
             Err(failure) => {
                 task.failed();
                 self.fail(failure);
             }
         }
-        self
+    }
+
+    /// Settles the outcome with `status`.
+    pub fn settle(&mut self, status: &'static str) {
+        self.status = status;
+        self.settled = true;
+    }
+
+    /// Whether the item is over (whatever became of it).
+    pub fn is_settled(&self) -> bool {
+        self.settled
+    }
+
+    /// Ctrl-C came before the item settled.
+    pub fn interrupt(&mut self) {
+        if !self.settled {
+            self.settle("interrupted");
+            self.reason = Some("interrupted before it finished".into());
+        }
+    }
+
+    /// Whether its job is still running as far as this command knows.
+    pub fn job_left_running(&self) -> bool {
+        self.job_id.is_some() && matches!(self.status, "started" | "timed_out" | "interrupted")
+    }
+
+    /// What human output prints for it on stdout: where the result was saved, else the result,
+    /// the job id of a job started, or the id of a document uploaded.
+    pub fn line(&self) -> Option<String> {
+        match (&self.saved_to, &self.result, self.status) {
+            (Some(path), _, _) => Some(path.clone()),
+            (None, Some(result), _) => {
+                Some(serde_json::to_string_pretty(result).expect("a JSON map always serializes"))
+            }
+            (None, None, "started") => self.job_id.clone(),
+            (None, None, "uploaded") => self.document_id.clone(),
+            _ => None,
+        }
+    }
+
+    /// Its failure, naming it, if it failed.
+    pub fn into_failure(self) -> Option<Failure> {
+        let name = self.name().to_string();
+        self.failure.map(|failure| {
+            if failure.message.contains(&name) {
+                failure
+            } else {
+                failure.about(name)
+            }
+        })
     }
 
     /// Records a failure.
     pub fn fail(&mut self, failure: Failure) {
+        self.settled = true;
         self.status = match failure.exit {
             Exit::TimedOut => "timed_out",
             _ => "failed",
@@ -256,89 +374,5 @@ impl Outcome {
             .or(self.job_id.as_deref())
             .or(self.document_id.as_deref())
             .unwrap_or("?")
-    }
-}
-
-/// Saves results under `out` if given, prints every outcome, and fails like the first failure.
-///
-/// Without `--json`: each result as pretty JSON (or the path it was saved to), each started job's
-/// id, each uploaded document's id, one per line, so they can be piped into the next command.
-pub fn report(ctx: &Ctx, mut outcomes: Vec<Outcome>, out: Option<&Path>) -> Result<(), Failure> {
-    if let Some(dir) = out {
-        save_all(dir, &mut outcomes)?;
-    }
-    if ctx.out.is_json() {
-        ctx.out.json(&outcomes);
-    } else {
-        for outcome in &outcomes {
-            let line = match (&outcome.saved_to, &outcome.result, outcome.status) {
-                (Some(path), _, _) => path.clone(),
-                (None, Some(result), _) => {
-                    serde_json::to_string_pretty(result).expect("a JSON map always serializes")
-                }
-                (None, None, "started") => outcome.job_id.clone().unwrap_or_default(),
-                (None, None, "uploaded") => outcome.document_id.clone().unwrap_or_default(),
-                _ => continue,
-            };
-            ctx.out.line(&line);
-        }
-    }
-    first_failure(ctx, outcomes)
-}
-
-/// Reports every failure but the first on stderr and returns the first, for the exit code.
-pub fn first_failure(ctx: &Ctx, outcomes: Vec<Outcome>) -> Result<(), Failure> {
-    let mut failures = outcomes.into_iter().filter_map(|outcome| {
-        let name = outcome.name().to_string();
-        outcome.failure.map(|failure| {
-            if failure.message.contains(&name) {
-                failure
-            } else {
-                failure.about(name)
-            }
-        })
-    });
-    let first = failures.next();
-    for other in failures {
-        ctx.progress.note(&format!("invaro: error: {other}"));
-    }
-    first.map_or(Ok(()), Err)
-}
-
-/// Writes each result to `dir/<file name or job id>.json`.
-pub fn save_all(dir: &Path, outcomes: &mut [Outcome]) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Failure::usage(format!("{}: cannot be created: {e}", dir.display())))?;
-    for outcome in outcomes.iter_mut() {
-        let Some(result) = &outcome.result else {
-            continue;
-        };
-        let stem = match &outcome.file {
-            Some(file) => Path::new(file)
-                .file_name()
-                .map_or_else(|| file.clone(), |n| n.to_string_lossy().into_owned()),
-            None => outcome.name().to_string(),
-        };
-        let path = dir.join(format!("{stem}.json"));
-        let text = serde_json::to_string_pretty(result).expect("a JSON map always serializes");
-        std::fs::write(&path, text + "\n")
-            .map_err(|e| Failure::new(Exit::Api, format!("{}: {e}", path.display())))?;
-        outcome.saved_to = Some(path.display().to_string());
-    }
-    Ok(())
-}
-
-/// Tells how to pick up jobs started without waiting.
-pub fn hint_resume(ctx: &Ctx, kind: DocumentKind, outcomes: &[Outcome]) {
-    let ids: Vec<&str> = outcomes
-        .iter()
-        .filter(|o| o.status == "started")
-        .filter_map(|o| o.job_id.as_deref())
-        .collect();
-    if !ids.is_empty() {
-        ctx.progress.note(&format!(
-            "wait for the results with: invaro wait --kind {kind} {}",
-            ids.join(" ")
-        ));
     }
 }

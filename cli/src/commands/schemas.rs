@@ -1,6 +1,6 @@
 //! `invaro schemas list|get|create|update`.
 
-use std::{path::Path, time::Duration};
+use std::path::Path;
 
 use invaro::generated::types;
 use serde_json::{Map, Value};
@@ -15,7 +15,7 @@ use crate::{
 
 /// Runs `invaro schemas ...`.
 pub async fn run(ctx: &Ctx, command: SchemasCommand) -> Result<(), Failure> {
-    let client = ctx.client(Duration::from_secs(600))?;
+    let client = ctx.client()?;
     let api = client.api();
     match command {
         SchemasCommand::List {

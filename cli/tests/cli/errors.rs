@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use invaro_sandbox::JobTimings;
 
-use crate::support::{Api, KEY, bare, run};
+use crate::{
+    scripted::Scripted,
+    support::{Api, KEY, bare, entries, run},
+};
 
 /// Jobs that stay pending far longer than any test runs.
 const STUCK: JobTimings = JobTimings {
@@ -227,4 +230,205 @@ fn ctrl_c_stops_waiting_and_names_the_jobs_to_resume() {
     // The job id printed is one `invaro wait` takes up.
     let out = run(api.cmd().args(["wait", "--timeout", "100ms", &job_id])).code(4);
     assert!(out.stderr.contains(&job_id));
+}
+
+#[test]
+fn one_unknown_job_does_not_hide_the_others() {
+    let server = Scripted::start();
+    let at = |args: &[&str]| {
+        let mut cmd = bare();
+        cmd.args(["--base-url", server.url(), "--api-key", KEY])
+            .args(args);
+        run(&mut cmd)
+    };
+    let out = at(&["status", "job_quick", "job_missing", "job_slow"]).code(1);
+    assert!(
+        out.stdout.contains("job_quick") && out.stdout.contains("job_slow"),
+        "{}",
+        out.stdout
+    );
+    let line = one_line(&out.stderr);
+    assert!(
+        line.contains("job_missing") && line.contains("404"),
+        "{line}"
+    );
+
+    let out = at(&["--json", "status", "job_missing", "job_quick"]).code(1);
+    assert_eq!(out.json()[0]["job_id"], "job_quick");
+    assert_eq!(out.json().as_array().map(Vec::len), Some(1));
+
+    let out = at(&[
+        "--json",
+        "wait",
+        "--kind",
+        "invoice",
+        "job_missing",
+        "job_quick",
+    ])
+    .code(1);
+    assert_eq!(out.json()[1]["status"], "done");
+    assert_eq!(out.json()[1]["result"]["job"], "job_quick");
+    assert_eq!(out.json()[0]["status"], "failed");
+    assert!(
+        one_line(&out.stderr).contains("job_missing"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn numbers_and_durations_out_of_range_are_usage_errors_naming_the_flag() {
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["wait", "job_1", "--timeout", "99999999999999999h"],
+            "--timeout",
+            "at most 24h",
+        ),
+        (
+            &["wait", "job_1", "--timeout", "18446744073709551616ms"],
+            "--timeout",
+            "at most 24h",
+        ),
+        (
+            &["parse", "a.pdf", "--kind", "invoice", "--timeout", "25h"],
+            "--timeout",
+            "at most 24h",
+        ),
+        (
+            &["batch", "d", "--kind", "invoice", "--timeout", "0s"],
+            "--timeout",
+            "more than 0",
+        ),
+        (
+            &["--connect-timeout", "2h", "files", "list"],
+            "--connect-timeout",
+            "at most 1h",
+        ),
+        (
+            &["--read-timeout", "5", "files", "list"],
+            "--read-timeout",
+            "needs a unit",
+        ),
+        (
+            &["files", "list", "--page-size", "101"],
+            "--page-size",
+            "1 to 100",
+        ),
+        (
+            &["schemas", "list", "--page-size", "0"],
+            "--page-size",
+            "1 to 100",
+        ),
+        (
+            &["files", "list", "--page", "99999999999999999999"],
+            "--page",
+            "",
+        ),
+        (
+            &["batch", "d", "--kind", "invoice", "--concurrency", "65"],
+            "--concurrency",
+            "65",
+        ),
+    ];
+    for (args, flag, rule) in cases {
+        let out = run(bare().args(*args)).code(2);
+        assert!(
+            out.stderr.contains(flag) && out.stderr.contains(rule),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("panicked") && !out.stderr.contains("internal error"));
+    }
+    let out = run(bare().env("INVARO_POLL_MS", "0").args(["status", "job_1"])).code(2);
+    assert!(out.stderr.contains("--poll-ms"), "{}", out.stderr);
+}
+
+#[test]
+fn a_read_timeout_ends_a_call_the_server_never_answers() {
+    let server = Scripted::start();
+    let started = std::time::Instant::now();
+    let out = run(bare()
+        .args(["--base-url", server.url(), "--api-key", KEY])
+        .args(["--read-timeout", "300ms", "--connect-timeout", "2s"])
+        .args(["start", "--kind", "invoice", "doc_hang"]))
+    .code(1);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the 300 ms timeout applied (the default is 30 s)"
+    );
+    assert!(one_line(&out.stderr).contains("doc_hang"), "{}", out.stderr);
+    assert_eq!(
+        server.seen("start"),
+        1,
+        "a POST that may have arrived is not sent again"
+    );
+}
+
+#[test]
+fn a_cut_download_leaves_the_old_file_and_no_partial_file() {
+    let server = Scripted::start();
+    let dir = tempfile::tempdir().expect("a folder");
+    let target = dir.path().join("invoice.pdf");
+    let old = vec![b'o'; 5_000];
+    std::fs::write(&target, &old).expect("written");
+    let out = run(bare()
+        .args(["--base-url", server.cut_url(), "--api-key", KEY])
+        .args(["files", "download", "f1", "--out"])
+        .arg(&target))
+    .code(1);
+    let line = one_line(&out.stderr);
+    assert!(
+        line.contains(&target.display().to_string()) && line.contains("left as it was"),
+        "{line}"
+    );
+    assert!(server.seen("download") >= 1);
+    assert_eq!(
+        std::fs::read(&target).expect("kept"),
+        old,
+        "the old file is intact"
+    );
+    assert_eq!(
+        entries(dir.path()),
+        ["invoice.pdf"],
+        "no partial or temporary file"
+    );
+
+    // Nor when there was no file before.
+    let fresh = dir.path().join("new.pdf");
+    run(bare()
+        .args(["--base-url", server.cut_url(), "--api-key", KEY])
+        .args(["files", "download", "f1", "--out"])
+        .arg(&fresh))
+    .code(1);
+    assert_eq!(entries(dir.path()), ["invoice.pdf"]);
+    assert!(server.seen("download") >= 2);
+}
+
+#[test]
+fn a_wait_timeout_counts_from_the_start_for_jobs_that_queued() {
+    let server = Scripted::start();
+    let ids: Vec<String> = (1..=9).map(|n| format!("job_{n}")).collect();
+    let started = std::time::Instant::now();
+    let out = run(bare()
+        .args(["--base-url", server.url(), "--api-key", KEY])
+        .args(["wait", "--kind", "invoice", "--timeout", "2s"])
+        .args(&ids))
+    .code(4);
+    // Four at a time, each with its own 2 s, would take at least 6 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a 2 s deadline for all nine jobs returns within 5 s"
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("invaro wait --kind invoice {}", ids.join(" "))),
+        "every job is named to resume: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("job_1 still pending after 2s")
+            && out.stderr.contains("job job_9: no status seen within 2s"),
+        "{}",
+        out.stderr
+    );
 }

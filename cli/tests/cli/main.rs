@@ -2,6 +2,10 @@
 
 mod commands;
 mod errors;
+#[cfg(unix)]
+mod interrupts;
+mod outputs;
+mod scripted;
 mod support;
 #[cfg(unix)]
 mod terminal;

@@ -70,12 +70,7 @@ impl Api {
 
     /// The same as a `std` command, for tests that drive the process themselves.
     pub fn std_cmd(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(BIN);
-        cmd.env("INVARO_POLL_MS", "20")
-            .env_remove("INVARO_API_KEY")
-            .env_remove("INVARO_BASE_URL")
-            .args(["--base-url", self.url(), "--api-key", KEY]);
-        cmd
+        std_cmd_at(self.url())
     }
 
     /// Writes a file into the test's folder and returns its path.
@@ -183,6 +178,63 @@ pub fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str) -> Vec<String
         }
     }
     panic!("no line containing {needle:?} within 10 s; saw: {seen:#?}");
+}
+
+/// Waits (at most 10 s) until lines containing each of `needles` have been read, in any order,
+/// returning every line read so far.
+pub fn wait_for_lines(lines: &mpsc::Receiver<String>, needles: &[&str]) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen: Vec<String> = Vec::new();
+    let all_seen = |seen: &[String]| needles.iter().all(|n| seen.iter().any(|l| l.contains(n)));
+    while !all_seen(&seen) {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .unwrap_or_else(|| panic!("not all of {needles:?} within 10 s; saw: {seen:#?}"));
+        match lines.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("not all of {needles:?} within 10 s; saw: {seen:#?}"),
+        }
+    }
+    seen
+}
+
+/// Spawns `cmd` with both streams piped, returning the child and its stdout and stderr lines.
+pub fn spawn(
+    cmd: &mut std::process::Command,
+) -> (Child, mpsc::Receiver<String>, mpsc::Receiver<String>) {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("invaro starts");
+    let stdout = lines(child.stdout.take().expect("piped"));
+    let stderr = lines(child.stderr.take().expect("piped"));
+    (child, stdout, stderr)
+}
+
+/// `invaro` pointed at `url` with the test key and fast polling, as a `std` command.
+pub fn std_cmd_at(url: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.env("INVARO_POLL_MS", "20")
+        .env_remove("INVARO_API_KEY")
+        .env_remove("INVARO_BASE_URL")
+        .args(["--base-url", url, "--api-key", KEY]);
+    cmd
+}
+
+/// The names in `dir`, sorted.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("a readable folder")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
 }
 
 /// Sends SIGINT (what Ctrl-C sends) to `child`.

@@ -1,0 +1,329 @@
+//! Many files or jobs worked on at once, each with its [`Outcome`] kept as it changes, so that
+//! whatever happens (every item settles, or Ctrl-C) nothing finished or started goes unreported.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use futures::StreamExt;
+
+use crate::{
+    commands::parse::Outcome,
+    context::Ctx,
+    exit::{Exit, Failure},
+    save,
+};
+
+/// One item's outcome as it stands, shared by the task working on it and the pool.
+#[derive(Clone, Debug, Default)]
+pub struct Slot(Arc<Mutex<Outcome>>);
+
+impl Slot {
+    /// Changes the outcome (a document id or job id learned, the item settled).
+    pub fn update(&self, change: impl FnOnce(&mut Outcome)) {
+        change(&mut self.lock());
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Outcome> {
+        // A panic while holding the lock cannot leave an outcome half-changed.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How a command's items are run and reported.
+pub struct Pool<'a> {
+    ctx: &'a Ctx,
+    parallel: usize,
+    /// Print each settled item's line (human output) as soon as it and those before it settle.
+    stream_lines: bool,
+    /// Replace result files that exist.
+    overwrite: bool,
+}
+
+impl<'a> Pool<'a> {
+    /// At most `parallel` items at once, streaming lines unless the output is JSON.
+    pub fn new(ctx: &'a Ctx, parallel: usize) -> Self {
+        Self {
+            ctx,
+            parallel: parallel.max(1),
+            stream_lines: !ctx.out.is_json(),
+            overwrite: false,
+        }
+    }
+
+    /// No lines as items settle (the command prints a summary of its own).
+    pub fn quiet(mut self) -> Self {
+        self.stream_lines = false;
+        self
+    }
+
+    /// Replaces result files that exist already.
+    pub fn overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// Runs `work` on every item until all have settled or Ctrl-C is pressed. A result is saved
+    /// as soon as its item settles, when the outcome says where.
+    pub async fn run<T, F, Fut>(&self, items: Vec<(T, Outcome)>, work: F) -> Ran
+    where
+        F: Fn(T, Slot) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let (items, slots): (Vec<T>, Vec<Slot>) = items
+            .into_iter()
+            .map(|(item, outcome)| (item, Slot(Arc::new(Mutex::new(outcome)))))
+            .unzip();
+        let mut printed = 0;
+        let tasks = items
+            .into_iter()
+            .zip(slots.clone())
+            .enumerate()
+            .map(|(i, (item, slot))| {
+                let future = work(item, slot);
+                async move {
+                    future.await;
+                    i
+                }
+            });
+        let mut settled = futures::stream::iter(tasks).buffer_unordered(self.parallel);
+        let interrupted = loop {
+            tokio::select! {
+                next = settled.next() => match next {
+                    Some(i) => {
+                        self.save(&mut slots[i].lock());
+                        printed = self.print_from(&slots, printed);
+                    }
+                    None => break false,
+                },
+                () = self.ctx.interrupt.wait() => break true,
+            }
+        };
+        // Dropping the unfinished tasks ends their requests and waits.
+        drop(settled);
+        if interrupted {
+            self.ctx.progress.clear();
+            for slot in &slots {
+                slot.lock().interrupt();
+            }
+        }
+        self.print_from(&slots, printed);
+        let outcomes = slots
+            .iter()
+            .map(|slot| std::mem::take(&mut *slot.lock()))
+            .collect();
+        Ran {
+            outcomes,
+            interrupted,
+        }
+    }
+
+    /// Saves a settled result where its outcome says, recording the path or the failure.
+    fn save(&self, outcome: &mut Outcome) {
+        let (Some(path), Some(result)) = (outcome.save_as.clone(), &outcome.result) else {
+            return;
+        };
+        let text = serde_json::to_string_pretty(result).expect("a JSON map always serializes");
+        match save::write(&path, format!("{text}\n").as_bytes(), self.overwrite) {
+            Ok(()) => outcome.saved_to = Some(path.display().to_string()),
+            Err(failure) => outcome.fail(failure),
+        }
+    }
+
+    /// Prints the lines of settled items from `from` on, in order, up to the first unsettled
+    /// one (all of them once the run is over); returns where it stopped.
+    fn print_from(&self, slots: &[Slot], from: usize) -> usize {
+        let mut next = from;
+        for slot in &slots[from..] {
+            let outcome = slot.lock();
+            if !outcome.is_settled() {
+                break;
+            }
+            if let Some(line) = outcome.line().filter(|_| self.stream_lines) {
+                self.ctx.out.line(&line);
+            }
+            next += 1;
+        }
+        next
+    }
+}
+
+/// Every item's outcome once a [`Pool`] has run, in the order given.
+pub struct Ran {
+    /// The outcomes.
+    pub outcomes: Vec<Outcome>,
+    /// Whether Ctrl-C cut the run short.
+    pub interrupted: bool,
+}
+
+impl Ran {
+    /// Prints the JSON array (with `--json`), then the hint or failure that ends the command:
+    /// on Ctrl-C the jobs still running and how to resume them, otherwise the first failure.
+    pub fn finish(self, ctx: &Ctx) -> Result<(), Failure> {
+        if ctx.out.is_json() {
+            ctx.out.json(&self.outcomes);
+        }
+        self.conclude(ctx)
+    }
+
+    /// The same without printing the outcomes (a command that printed its own summary).
+    pub fn conclude(self, ctx: &Ctx) -> Result<(), Failure> {
+        let resume = resume_commands(&self.outcomes);
+        if self.interrupted {
+            for failure in failures(self.outcomes) {
+                ctx.progress.note(&format!("invaro: error: {failure}"));
+            }
+            return Err(Failure::new(
+                Exit::Interrupted,
+                interrupted_message(&resume),
+            ));
+        }
+        if !resume.jobs.is_empty() {
+            ctx.progress.note(&format!(
+                "wait for the results with: {}",
+                resume.wait.join(" and ")
+            ));
+        }
+        let mut failures = failures(self.outcomes);
+        let first = failures.next();
+        for other in failures {
+            ctx.progress.note(&format!("invaro: error: {other}"));
+        }
+        first.map_or(Ok(()), Err)
+    }
+}
+
+/// The failures of `outcomes`, each naming its item.
+fn failures(outcomes: Vec<Outcome>) -> impl Iterator<Item = Failure> {
+    outcomes.into_iter().filter_map(Outcome::into_failure)
+}
+
+/// Files left unsent, documents left unstarted and jobs left running, with the commands that
+/// pick them up.
+#[derive(Debug, Default)]
+struct Resume {
+    files: Vec<String>,
+    jobs: Vec<String>,
+    wait: Vec<String>,
+    documents: Vec<String>,
+    start: Vec<String>,
+}
+
+/// What is left to pick up: every job started or being waited on that did not end, grouped by
+/// kind (`invaro wait` finds the kind of a job given without one).
+fn resume_commands(outcomes: &[Outcome]) -> Resume {
+    let mut resume = Resume {
+        files: outcomes
+            .iter()
+            .filter(|o| o.status == "interrupted" && o.document_id.is_none())
+            .filter_map(|o| o.file.clone())
+            .collect(),
+        ..Resume::default()
+    };
+    let kinds = [Some("invoice"), Some("statement"), None];
+    for kind in kinds {
+        let of_kind = |o: &&Outcome| o.kind.map(|k| k.as_str()) == kind;
+        let jobs: Vec<&str> = outcomes
+            .iter()
+            .filter(of_kind)
+            .filter(|o| o.job_left_running())
+            .filter_map(|o| o.job_id.as_deref())
+            .collect();
+        let flag = kind.map(|k| format!(" --kind {k}")).unwrap_or_default();
+        if !jobs.is_empty() {
+            resume.jobs.extend(jobs.iter().map(|id| id.to_string()));
+            resume
+                .wait
+                .push(format!("invaro wait{flag} {}", jobs.join(" ")));
+        }
+        let documents: Vec<&str> = outcomes
+            .iter()
+            .filter(of_kind)
+            .filter(|o| o.status == "interrupted" && o.job_id.is_none())
+            .filter_map(|o| o.document_id.as_deref())
+            .collect();
+        if !documents.is_empty() && kind.is_some() {
+            resume
+                .documents
+                .extend(documents.iter().map(|id| id.to_string()));
+            resume
+                .start
+                .push(format!("invaro start{flag} {}", documents.join(" ")));
+        }
+    }
+    resume
+}
+
+/// The last line after Ctrl-C.
+fn interrupted_message(resume: &Resume) -> String {
+    let mut parts = vec!["interrupted".to_string()];
+    if !resume.files.is_empty() {
+        parts.push(format!(
+            "files without a confirmed upload: {}",
+            resume.files.join(" ")
+        ));
+    }
+    if !resume.documents.is_empty() {
+        parts.push(format!(
+            "documents uploaded without a confirmed job: {}; start them with: {}",
+            resume.documents.join(" "),
+            resume.start.join(" and ")
+        ));
+    }
+    if resume.jobs.is_empty() {
+        parts.push("no job was left running".into());
+    } else {
+        parts.push(format!(
+            "jobs still running: {}; resume with: {}",
+            resume.jobs.join(" "),
+            resume.wait.join(" and ")
+        ));
+    }
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use invaro::DocumentKind;
+
+    use super::*;
+
+    fn outcome(kind: Option<DocumentKind>, document: &str, job: Option<&str>) -> Outcome {
+        let mut outcome = Outcome::new(None);
+        outcome.kind = kind;
+        outcome.document_id = Some(document.into());
+        outcome.job_id = job.map(Into::into);
+        outcome
+    }
+
+    #[test]
+    fn the_resume_line_names_every_job_left_and_every_document_without_one() {
+        let invoice = Some(DocumentKind::Invoice);
+        let mut finished = outcome(invoice, "d0", Some("job_done"));
+        finished.settle("done");
+        let mut started = outcome(invoice, "d1", Some("job_a"));
+        started.settle("started");
+        let mut outcomes = vec![
+            finished,
+            started,
+            outcome(Some(DocumentKind::Statement), "d2", Some("job_b")),
+            outcome(None, "d3", Some("job_c")),
+            outcome(invoice, "d4", None),
+            Outcome::new(Some("late.pdf".into())),
+        ];
+        for outcome in &mut outcomes {
+            outcome.interrupt();
+        }
+        let message = interrupted_message(&resume_commands(&outcomes));
+        assert_eq!(
+            message,
+            "interrupted; files without a confirmed upload: late.pdf; \
+             documents uploaded without a confirmed job: d4; start them with: \
+             invaro start --kind invoice d4; jobs still running: job_a job_b job_c; resume with: \
+             invaro wait --kind invoice job_a and invaro wait --kind statement job_b and \
+             invaro wait job_c"
+        );
+        assert_eq!(
+            interrupted_message(&resume_commands(&[])),
+            "interrupted; no job was left running"
+        );
+    }
+}
