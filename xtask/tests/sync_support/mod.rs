@@ -17,9 +17,10 @@ use axum::{
     response::IntoResponse,
 };
 
-/// The workspace root.
+/// The workspace root, found the way the command finds it (cargo sets `CARGO_MANIFEST_DIR` for
+/// test processes too).
 pub fn root() -> PathBuf {
-    xtask::project_root()
+    xtask::project_root().expect("the tests run inside the workspace")
 }
 
 /// `../shared/upstream/<name>`: reference data beside the repository, never copied into it.
