@@ -13,7 +13,7 @@ use std::{
 
 use axum::{
     Router,
-    http::{StatusCode, Uri},
+    http::{StatusCode, Uri, header::LOCATION},
     response::IntoResponse,
 };
 
@@ -28,13 +28,32 @@ pub fn shared_upstream(name: &str) -> PathBuf {
     root().join("../shared/upstream").join(name)
 }
 
+/// What the test site answers on one path.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// 200 with this body.
+    Page(String),
+    /// 302 to this location.
+    Redirect(String),
+}
+
 /// Serves `pages` (URL path -> body) on 127.0.0.1 until the test process ends; every other path
 /// answers 404. Returns the base URL.
 pub fn serve(pages: &[(&str, String)]) -> String {
-    let pages: Arc<HashMap<String, String>> = Arc::new(
-        pages
+    let replies: Vec<(&str, Reply)> = pages
+        .iter()
+        .map(|(path, body)| (*path, Reply::Page(body.clone())))
+        .collect();
+    serve_replies(&replies)
+}
+
+/// Serves `replies` (URL path -> reply) on 127.0.0.1 until the test process ends; every other
+/// path answers 404. Returns the base URL.
+pub fn serve_replies(replies: &[(&str, Reply)]) -> String {
+    let replies: Arc<HashMap<String, Reply>> = Arc::new(
+        replies
             .iter()
-            .map(|(path, body)| ((*path).to_owned(), body.clone()))
+            .map(|(path, reply)| ((*path).to_owned(), reply.clone()))
             .collect(),
     );
     // Bound before the thread starts: connections wait in the backlog, so there is no race.
@@ -51,10 +70,13 @@ pub fn serve(pages: &[(&str, String)]) -> String {
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
             let app = Router::new().fallback(move |uri: Uri| {
-                let pages = Arc::clone(&pages);
+                let replies = Arc::clone(&replies);
                 async move {
-                    match pages.get(uri.path()) {
-                        Some(body) => (StatusCode::OK, body.clone()).into_response(),
+                    match replies.get(uri.path()) {
+                        Some(Reply::Page(body)) => (StatusCode::OK, body.clone()).into_response(),
+                        Some(Reply::Redirect(to)) => {
+                            (StatusCode::FOUND, [(LOCATION, to.clone())]).into_response()
+                        }
                         None => StatusCode::NOT_FOUND.into_response(),
                     }
                 }
@@ -240,7 +262,8 @@ pub fn docs_site() -> String {
     ])
 }
 
-/// A throwaway copy of what the sync reads and writes: `openapi.yaml`, `spec/` and the snapshot.
+/// A throwaway copy of what the sync reads and writes (`openapi.yaml`, `spec/`, the snapshot),
+/// with the root `Cargo.toml` that makes it a workspace root.
 pub struct Workspace {
     dir: tempfile::TempDir,
 }
@@ -252,6 +275,7 @@ impl Workspace {
         let real = root();
         copy_tree(&real.join("spec"), &dir.path().join("spec"));
         fs::copy(real.join("openapi.yaml"), dir.path().join("openapi.yaml")).expect("copy spec");
+        fs::copy(real.join("Cargo.toml"), dir.path().join("Cargo.toml")).expect("copy manifest");
         fs::create_dir_all(dir.path().join("client/src")).expect("client folder");
         fs::copy(
             real.join("client/src/generated.rs"),
