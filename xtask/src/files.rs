@@ -27,7 +27,7 @@ pub fn ensure_contents(path: &Path, contents: &str, check: bool, fix: &str) -> R
 }
 
 /// The text of `path`, or an empty string when it does not exist.
-pub fn read_or_empty(path: &Path) -> Result<String, String> {
+fn read_or_empty(path: &Path) -> Result<String, String> {
     match fs::read_to_string(path) {
         Ok(text) => Ok(text),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),

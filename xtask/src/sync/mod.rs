@@ -1,8 +1,8 @@
 //! `cargo xtask sync`: turns the upstream API docs into `openapi.yaml`, deterministically, and
 //! tells a reviewer what changed in the API.
 //!
-//! fetch ([`source`]) -> extract fragments ([`extract`]) -> merge ([`merge`]) -> normalise
-//! ([`normalise`]) -> apply the curated corrections ([`overlay`]) -> write `openapi.yaml`, with a
+//! fetch ([`source`], over [`http`] with its limits) -> extract fragments ([`extract`]) -> merge
+//! ([`merge`]) -> normalise ([`normalise`]) -> apply the curated corrections ([`overlay`]) -> write `openapi.yaml`, with a
 //! drift report ([`report`]) against the `openapi.yaml` it replaces. [`build`] is the pipeline
 //! over texts; [`run`] is the command around it (files, network, snapshot).
 

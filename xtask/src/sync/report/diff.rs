@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::rules::{self, Side};
 use super::shape::{self, Field, Fields, Shape};
 use super::{Breaks, Change, OperationDrift, Status, Subject};
+use crate::sync::merge::METHODS;
 
 /// Compares the operations of the old and new spec, by path then method.
 ///
@@ -39,9 +40,10 @@ pub fn operations(old: &Value, new: &Value) -> Vec<OperationDrift> {
 }
 
 fn rank(op: &OperationDrift) -> usize {
-    (0..8)
-        .position(|r| shape::method(r) == op.method)
-        .unwrap_or(8)
+    METHODS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(&op.method))
+        .unwrap_or(METHODS.len())
 }
 
 fn drift(shape: &Shape, status: Status, breaks: Breaks, changes: Vec<Change>) -> OperationDrift {

@@ -2,8 +2,8 @@
 //! on two axes ([`Breaks`]): the wire and the Rust API of the generated `invaro` client; plus
 //! what the sync found out about the overlay and the links it refused to follow.
 //!
-//! [`shape`] reads what a client depends on out of a spec, [`diff`] compares two specs,
-//! [`rules`] holds the verdicts, [`render`] writes the report for a terminal.
+//! `shape` reads what a client depends on out of a spec, `diff` compares two specs, [`rules`]
+//! holds the verdicts, `render` writes the report for a terminal.
 
 mod diff;
 mod render;
