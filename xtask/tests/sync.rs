@@ -549,3 +549,21 @@ fn a_page_kind_is_read_from_vendored_material_without_network() {
         ["get-job.md (vendored from https://docs.test/llms.txt)"]
     );
 }
+
+#[test]
+fn a_page_without_a_length_is_cut_off_at_the_cap_and_refused() {
+    let cap = usize::try_from(xtask::sync::http::MAX_PAGE_BYTES).unwrap();
+    let site = sync_support::serve_chunked(cap + 1);
+    let url = format!("{site}/page.md");
+    let error = source::fetch(std::slice::from_ref(&url)).unwrap_err();
+    assert_eq!(
+        error,
+        format!(
+            "refused: {url}: the page is larger than the {cap} bytes allowed (stopped reading there)"
+        )
+    );
+    // At the cap exactly, the page is read.
+    let site = sync_support::serve_chunked(cap);
+    let fetched = source::fetch(&[format!("{site}/page.md")]).unwrap();
+    assert_eq!(fetched.materials[0].text.len(), cap);
+}

@@ -6,6 +6,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     fs,
+    io::{Read, Write},
     net::TcpListener,
     path::{Path, PathBuf},
     sync::Arc,
@@ -85,6 +86,38 @@ pub fn serve_replies(replies: &[(&str, Reply)]) -> String {
                 .await
                 .expect("the docs site serves");
         });
+    });
+    format!("http://{address}")
+}
+
+/// A server on 127.0.0.1 answering every request with `total` bytes of Markdown in chunks and
+/// no `Content-Length`, so that only counting while reading can tell the size. Returns the base
+/// URL.
+pub fn serve_chunked(total: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free local port");
+    let address = listener.local_addr().expect("a bound address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/markdown\r\ntransfer-encoding: chunked\r\n\r\n";
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut sent = 0;
+                // The client hangs up once it has seen enough: writing then fails, which ends this.
+                let mut result = stream.write_all(head.as_bytes());
+                while result.is_ok() && sent < total {
+                    let part = &chunk[..chunk.len().min(total - sent)];
+                    sent += part.len();
+                    result = stream
+                        .write_all(format!("{:x}\r\n", part.len()).as_bytes())
+                        .and_then(|()| stream.write_all(part))
+                        .and_then(|()| stream.write_all(b"\r\n"));
+                }
+                let _ = stream.write_all(b"0\r\n\r\n");
+            });
+        }
     });
     format!("http://{address}")
 }
