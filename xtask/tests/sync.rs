@@ -567,3 +567,25 @@ fn a_page_without_a_length_is_cut_off_at_the_cap_and_refused() {
     let fetched = source::fetch(&[format!("{site}/page.md")]).unwrap();
     assert_eq!(fetched.materials[0].text.len(), cap);
 }
+
+#[test]
+fn two_sources_naming_one_path_parameter_differently_are_a_conflict() {
+    let page = |fragment: String| Material {
+        source: "test".into(),
+        location: Some("page.md".into()),
+        kind: Kind::Page,
+        text: sync_support::page("Get a job", "GET /api/v1/jobs/{id}", &fragment),
+        vendored_as: None,
+    };
+    let renamed = sync_support::get_job_fragment()
+        .replace("/jobs/{id}:", "/jobs/{job_id}:")
+        .replace("    get:", "    put:")
+        .replace("name: id", "name: job_id");
+    let materials = [page(sync_support::get_job_fragment()), page(renamed)];
+    let error = sync::build(&materials, "o", NO_CORRECTIONS, None).unwrap_err();
+    assert_eq!(
+        error,
+        "conflict: page.md has path /jobs/{job_id}, the same path as /jobs/{id} with its \
+         parameters named differently (OpenAPI 3.0.3 forbids both); fix one source or drop it"
+    );
+}

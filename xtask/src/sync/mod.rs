@@ -2,9 +2,10 @@
 //! tells a reviewer what changed in the API.
 //!
 //! fetch ([`source`], over [`http`] with its limits) -> extract fragments ([`extract`]) -> merge
-//! ([`merge`]) -> normalise ([`normalise`]) -> apply the curated corrections ([`overlay`]) -> write `openapi.yaml`, with a
-//! drift report ([`report`]) against the `openapi.yaml` it replaces. [`build`] is the pipeline
-//! over texts; [`run`] is the command around it (files, network, snapshot).
+//! ([`merge`]) -> normalise ([`normalise`]) -> apply the curated corrections ([`overlay`]) ->
+//! write `openapi.yaml`, with a drift report ([`report`]) against the `openapi.yaml` it replaces.
+//! [`build`] is the pipeline over texts; [`run`] is the command around it (files, network,
+//! snapshot).
 
 pub mod extract;
 pub mod http;
