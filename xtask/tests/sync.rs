@@ -589,3 +589,26 @@ fn two_sources_naming_one_path_parameter_differently_are_a_conflict() {
          parameters named differently (OpenAPI 3.0.3 forbids both); fix one source or drop it"
     );
 }
+
+#[test]
+fn an_index_is_read_up_to_its_page_cap_and_the_rest_is_refused() {
+    let cap = source::MAX_LINKS;
+    let mut index = String::from("# Docs\n\n");
+    for i in 0..=cap {
+        index.push_str(&format!("- [Page {i}](/intro?n={i})\n"));
+    }
+    let site = sync_support::serve(&[
+        ("/llms.txt", index),
+        ("/intro.md", "# Intro\n\nNo API here.\n".into()),
+    ]);
+    let url = format!("{site}/llms.txt");
+    let fetched = source::fetch(std::slice::from_ref(&url)).unwrap();
+    assert_eq!(fetched.materials.len(), 1 + cap);
+    assert_eq!(
+        fetched.refused,
+        [format!(
+            "{url}: the last 1 of its {} links: an index is read up to {cap} pages",
+            cap + 1
+        )]
+    );
+}
