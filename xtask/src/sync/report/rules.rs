@@ -34,6 +34,12 @@
 //! | error status (any other, and `default`) added or removed | no (an error either way) | no |
 //!
 //! A schema used on both sides has its enum changes judged on each side where it appears.
+//!
+//! Two judgements depend on the interface style: a renamed path parameter keeps the positional
+//! signature (Rust has no named arguments) but would rename a builder-style client's setter; and an
+//! optional parameter added is a new positional argument, where a builder would only gain a
+//! setter. An enum the client replaces by a hand-written type (`JobStatus`, which keeps unknown
+//! values) is judged as if generated, which overstates its Rust API verdict.
 
 use super::{Breaks, Status};
 
