@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{files, project_root};
+use crate::files;
 
 /// The command that regenerates the snapshot.
 pub const FIX: &str = "cargo xtask codegen";
@@ -22,9 +22,9 @@ pub struct Paths {
     pub snapshot: PathBuf,
 }
 
-impl Default for Paths {
-    fn default() -> Self {
-        let root = project_root();
+impl Paths {
+    /// The spec and snapshot of the workspace rooted at `root`.
+    pub fn under(root: &Path) -> Self {
         Self {
             spec: root.join("openapi.yaml"),
             snapshot: root.join(SNAPSHOT),

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{bench, codegen, sync};
+use xtask::{bench, codegen, project_root, sync};
 
 #[derive(Parser)]
 #[command(about = "Developer commands of the invaro workspace")]
@@ -28,9 +28,14 @@ enum Command {
         /// Read only the vendored copy in spec/upstream (no network).
         #[arg(long)]
         offline: bool,
-        /// Write nothing; print the report and fail when openapi.yaml would change.
+        /// Write nothing; print the report and exit 1 when openapi.yaml would change (see
+        /// --fail-on).
         #[arg(long)]
         check: bool,
+        /// What makes --check fail: any change to openapi.yaml, or only changes that break
+        /// the wire, the Rust API of the `invaro` client, or either.
+        #[arg(long, value_enum, default_value_t = sync::FailOn::Any, requires = "check")]
+        fail_on: sync::FailOn,
         /// Print the drift report as JSON.
         #[arg(long)]
         json: bool,
@@ -44,31 +49,39 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let result = match Cli::parse().command {
-        Command::Codegen { check } => codegen::run(&codegen::Paths::default(), check),
-        Command::Sync {
-            from,
-            offline,
-            check,
-            json,
-            root,
-        } => {
-            let paths = root.map_or_else(sync::Paths::default, |root| sync::Paths::under(&root));
-            let options = sync::Options {
-                from,
-                offline,
-                check,
-                json,
-            };
-            sync::run(&paths, &options)
-        }
-        Command::Bench(args) => bench::run(&args),
-    };
-    match result {
+    match run(Cli::parse().command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Codegen { check } => codegen::run(&codegen::Paths::under(&project_root()?), check),
+        Command::Sync {
+            from,
+            offline,
+            check,
+            fail_on,
+            json,
+            root,
+        } => {
+            let root = match root {
+                Some(root) => root,
+                None => project_root()?,
+            };
+            let options = sync::Options {
+                from,
+                offline,
+                check,
+                fail_on,
+                json,
+            };
+            sync::run(&sync::Paths::under(&root), &options)
+        }
+        Command::Bench(args) => bench::run(&args),
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use sync_support::{docs_site, root, shared_upstream};
 use xtask::sync::{
     self,
-    report::{self, Status, Subject},
+    report::{self, Breaks, Status, Subject},
     source::{self, Kind, Material},
 };
 
@@ -35,7 +35,8 @@ fn keys(value: &Value) -> Vec<&str> {
 fn an_index_and_a_whole_spec_merge_into_one_document_relative_to_its_server() {
     let site = docs_site();
     let materials = source::fetch(&[format!("{site}/llms.txt"), format!("{site}/openapi.json")])
-        .expect("the site is up");
+        .expect("the site is up")
+        .materials;
     let kinds: Vec<Kind> = materials.iter().map(|m| m.kind).collect();
     assert_eq!(
         kinds,
@@ -80,7 +81,7 @@ fn an_index_and_a_whole_spec_merge_into_one_document_relative_to_its_server() {
             .report
             .operations
             .iter()
-            .all(|o| o.status == Status::Added && !o.breaking)
+            .all(|o| o.status == Status::Added && o.breaks == Breaks::NONE)
     );
 }
 
@@ -91,7 +92,8 @@ fn the_same_operation_from_two_sources_merges_when_identical() {
         format!("{site}/api/jobs/get-job.md"),
         format!("{site}/copy/get-job.md"),
     ])
-    .unwrap();
+    .unwrap()
+    .materials;
     let outcome = sync::build(&materials, "overlay.yaml", NO_CORRECTIONS, None).unwrap();
     assert_eq!(keys(&yaml(&outcome.spec)["paths"]), ["/jobs/{id}"]);
 }
@@ -101,7 +103,9 @@ fn the_same_operation_defined_differently_is_a_conflict_naming_both_sources() {
     let site = docs_site();
     let first = format!("{site}/api/jobs/get-job.md");
     let second = format!("{site}/bad/conflict.md");
-    let materials = source::fetch(&[first.clone(), second.clone()]).unwrap();
+    let materials = source::fetch(&[first.clone(), second.clone()])
+        .unwrap()
+        .materials;
     let error = sync::build(&materials, "overlay.yaml", NO_CORRECTIONS, None).unwrap_err();
     assert!(error.contains("GET /jobs/{id}"), "{error}");
     assert!(error.contains(&first) && error.contains(&second), "{error}");
@@ -110,8 +114,9 @@ fn the_same_operation_defined_differently_is_a_conflict_naming_both_sources() {
 #[test]
 fn overlay_updates_merge_and_removes_delete() {
     let site = docs_site();
-    let materials =
-        source::fetch(&[format!("{site}/llms.txt"), format!("{site}/openapi.json")]).unwrap();
+    let materials = source::fetch(&[format!("{site}/llms.txt"), format!("{site}/openapi.json")])
+        .unwrap()
+        .materials;
     let corrections = overlay(
         "x-path-order: [/health, /jobs]
 actions:
@@ -153,7 +158,9 @@ actions:
 #[test]
 fn stale_actions_and_additions_the_upstream_provides_are_reported() {
     let site = docs_site();
-    let materials = source::fetch(&[format!("{site}/api/jobs/get-job.md")]).unwrap();
+    let materials = source::fetch(&[format!("{site}/api/jobs/get-job.md")])
+        .unwrap()
+        .materials;
     let corrections = overlay(
         "x-path-order: ['/jobs/{id}', /gone]
 actions:
@@ -185,7 +192,9 @@ actions:
 #[test]
 fn an_invalid_jsonpath_is_an_error_naming_the_action() {
     let site = docs_site();
-    let materials = source::fetch(&[format!("{site}/api/jobs/get-job.md")]).unwrap();
+    let materials = source::fetch(&[format!("{site}/api/jobs/get-job.md")])
+        .unwrap()
+        .materials;
     let corrections = overlay(
         "actions:\n  - target: $.info\n    update: {title: T}\n  - target: $.paths[\n    description: Broken.\n    remove: true\n",
     );
@@ -204,9 +213,15 @@ fn an_invalid_jsonpath_is_an_error_naming_the_action() {
 fn the_same_inputs_give_the_same_bytes_and_an_empty_report() {
     let site = docs_site();
     let sources = [format!("{site}/llms.txt"), format!("{site}/openapi.json")];
-    let first = sync::build(&source::fetch(&sources).unwrap(), "o", NO_CORRECTIONS, None).unwrap();
+    let first = sync::build(
+        &source::fetch(&sources).unwrap().materials,
+        "o",
+        NO_CORRECTIONS,
+        None,
+    )
+    .unwrap();
     let second = sync::build(
-        &source::fetch(&sources).unwrap(),
+        &source::fetch(&sources).unwrap().materials,
         "o",
         NO_CORRECTIONS,
         Some(&first.spec),
@@ -235,7 +250,11 @@ fn the_february_2025_spec_is_recognised_as_what_the_overlay_already_adds() {
     let root = root();
     let mut materials = source::read_vendored(&root.join("spec/upstream")).unwrap();
     let february = shared_upstream("openapi-2025-02.json");
-    materials.extend(source::fetch(&[february.display().to_string()]).unwrap());
+    materials.extend(
+        source::fetch(&[february.display().to_string()])
+            .unwrap()
+            .materials,
+    );
     let overlay = std::fs::read_to_string(root.join("spec/overlay.yaml")).unwrap();
     let committed = std::fs::read_to_string(root.join("openapi.yaml")).unwrap();
     let outcome = sync::build(&materials, "spec/overlay.yaml", &overlay, Some(&committed)).unwrap();
@@ -262,17 +281,25 @@ fn the_february_2025_spec_is_recognised_as_what_the_overlay_already_adds() {
     }
     assert!(report.stale_actions.is_empty(), "{report}");
     // Nothing is added or removed; the two status calls document `job_id` inline, which the
-    // overlay's shared parameter then repeats: a breaking duplicate the reviewer must see.
-    let changed: Vec<(&str, &str, bool)> = report
+    // overlay's shared parameter then repeats: a duplicate (a new required argument) the
+    // reviewer must see.
+    let changed: Vec<(&str, &str, bool, bool)> = report
         .operations
         .iter()
-        .map(|o| (o.path.as_str(), o.method.as_str(), o.breaking))
+        .map(|o| {
+            (
+                o.path.as_str(),
+                o.method.as_str(),
+                o.breaks.wire,
+                o.breaks.rust_api,
+            )
+        })
         .collect();
     assert_eq!(
         changed,
         [
-            ("/parse/invoices/{job_id}", "GET", true),
-            ("/parse/statements/{job_id}", "GET", true)
+            ("/parse/invoices/{job_id}", "GET", true, true),
+            ("/parse/statements/{job_id}", "GET", true, true)
         ]
     );
     assert!(report.operations.iter().all(|o| o.status == Status::Changed
@@ -395,93 +422,73 @@ components:
 ";
 
 #[test]
-fn drift_is_classified_breaking_or_not_for_a_client() {
+fn drift_is_classified_for_the_wire_and_the_rust_api() {
     let drift = report::operations(&spec(OLD), &spec(NEW));
-    let summary: Vec<(&str, &str, Status, bool)> = drift
+    let summary: Vec<(&str, &str, Status, bool, bool)> = drift
         .iter()
-        .map(|o| (o.method.as_str(), o.path.as_str(), o.status, o.breaking))
+        .map(|o| {
+            let b = o.breaks;
+            (
+                o.method.as_str(),
+                o.path.as_str(),
+                o.status,
+                b.wire,
+                b.rust_api,
+            )
+        })
         .collect();
     assert_eq!(
         summary,
         [
-            ("POST", "/jobs", Status::Changed, true),
-            ("GET", "/jobs/{id}", Status::Changed, true),
-            ("GET", "/new", Status::Added, false),
-            ("DELETE", "/old", Status::Removed, true),
+            ("POST", "/jobs", Status::Changed, true, true),
+            ("GET", "/jobs/{id}", Status::Changed, true, true),
+            ("GET", "/new", Status::Added, false, false),
+            ("DELETE", "/old", Status::Removed, true, true),
         ]
     );
-    let changes = |index: usize| -> Vec<(Subject, String, Status, bool)> {
+    let changes = |index: usize| -> Vec<(Subject, String, Status, bool, bool)> {
         drift[index]
             .changes
             .iter()
-            .map(|c| (c.subject, c.name.clone(), c.change, c.breaking))
+            .map(|c| {
+                (
+                    c.subject,
+                    c.name.clone(),
+                    c.change,
+                    c.breaks.wire,
+                    c.breaks.rust_api,
+                )
+            })
             .collect()
     };
+    use Status::*;
+    use Subject::*;
     assert_eq!(
         changes(0),
         [
-            (Subject::RequestField, "label".into(), Status::Added, false),
-            (
-                Subject::RequestField,
-                "priority".into(),
-                Status::Added,
-                true
-            ),
+            (RequestField, "label".into(), Added, false, true),
+            (RequestField, "priority".into(), Added, true, true),
         ]
     );
     assert_eq!(
         changes(1),
         [
+            (Parameter, "query fields".into(), TypeChanged, true, true),
+            (EnumValue, "parameter query mode".into(), Added, false, true),
+            (Parameter, "query page".into(), Added, false, true),
+            (Parameter, "query verbose".into(), NowRequired, true, true),
+            (ResponseField, "200 note".into(), Removed, false, true),
+            (ResponseField, "200 owner".into(), Removed, false, true),
+            (ResponseField, "200 progress".into(), Added, false, false),
             (
-                Subject::Parameter,
-                "query fields".into(),
-                Status::TypeChanged,
-                true
-            ),
-            (
-                Subject::EnumValue,
-                "parameter query mode".into(),
-                Status::Added,
-                false
-            ),
-            (
-                Subject::Parameter,
-                "query page".into(),
-                Status::Added,
-                false
-            ),
-            (
-                Subject::Parameter,
-                "query verbose".into(),
-                Status::NowRequired,
-                true
-            ),
-            (
-                Subject::ResponseField,
-                "200 note".into(),
-                Status::Removed,
-                true
-            ),
-            (
-                Subject::ResponseField,
-                "200 owner".into(),
-                Status::Removed,
-                true
-            ),
-            (
-                Subject::ResponseField,
-                "200 progress".into(),
-                Status::Added,
-                false
-            ),
-            (
-                Subject::EnumValue,
+                EnumValue,
                 "response field 200 status".into(),
-                Status::Removed,
+                Removed,
+                false,
                 true
             ),
-            (Subject::StatusCode, "404".into(), Status::Removed, true),
-            (Subject::StatusCode, "429".into(), Status::Added, false),
+            (StatusCode, "404".into(), Removed, false, false),
+            (StatusCode, "429".into(), Added, false, false),
         ]
     );
     assert_eq!(
@@ -499,27 +506,28 @@ fn the_report_reads_in_a_terminal_and_as_json() {
         ..report::Report::default()
     };
     let text = report.to_string();
-    assert!(
-        text.contains("- DELETE /old (dropOld): removed, BREAKING"),
-        "{text}"
-    );
-    assert!(
-        text.contains("+ GET /new (getNew): added, non-breaking"),
-        "{text}"
-    );
-    assert!(
-        text.contains("BREAKING      enum value `done` of response field 200 status: removed"),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            "BREAKING      parameter `query fields`: type changed (string -> array of string)"
-        ),
-        "{text}"
-    );
+    for line in [
+        "Operations: 4 added, removed, moved or changed; 3 break the wire, 3 break the Rust API of `invaro`.",
+        "  wire      Rust API  operation or change",
+        "  BREAKING  BREAKING  - DELETE /old (dropOld): removed",
+        "  ok        ok        + GET /new (getNew): added",
+        "  ok        BREAKING      enum value `done` of response field 200 status: removed",
+        "  BREAKING  BREAKING      parameter `query fields`: type changed (string -> array of string)",
+        "  ok        ok            status code `404`: removed",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} in:\n{text}");
+    }
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["operations"][3]["status"], "removed");
+    assert_eq!(
+        json["operations"][3]["breaks"],
+        json!({"wire": true, "rust_api": true})
+    );
     assert_eq!(json["operations"][1]["changes"][1]["subject"], "enum_value");
+    assert_eq!(
+        json["operations"][1]["changes"][1]["breaks"],
+        json!({"wire": false, "rust_api": true})
+    );
 }
 
 #[test]
@@ -539,5 +547,68 @@ fn a_page_kind_is_read_from_vendored_material_without_network() {
     assert_eq!(
         outcome.report.sources,
         ["get-job.md (vendored from https://docs.test/llms.txt)"]
+    );
+}
+
+#[test]
+fn a_page_without_a_length_is_cut_off_at_the_cap_and_refused() {
+    let cap = usize::try_from(xtask::sync::http::MAX_PAGE_BYTES).unwrap();
+    let site = sync_support::serve_chunked(cap + 1);
+    let url = format!("{site}/page.md");
+    let error = source::fetch(std::slice::from_ref(&url)).unwrap_err();
+    assert_eq!(
+        error,
+        format!(
+            "refused: {url}: the page is larger than the {cap} bytes allowed (stopped reading there)"
+        )
+    );
+    // At the cap exactly, the page is read.
+    let site = sync_support::serve_chunked(cap);
+    let fetched = source::fetch(&[format!("{site}/page.md")]).unwrap();
+    assert_eq!(fetched.materials[0].text.len(), cap);
+}
+
+#[test]
+fn two_sources_naming_one_path_parameter_differently_are_a_conflict() {
+    let page = |fragment: String| Material {
+        source: "test".into(),
+        location: Some("page.md".into()),
+        kind: Kind::Page,
+        text: sync_support::page("Get a job", "GET /api/v1/jobs/{id}", &fragment),
+        vendored_as: None,
+    };
+    let renamed = sync_support::get_job_fragment()
+        .replace("/jobs/{id}:", "/jobs/{job_id}:")
+        .replace("    get:", "    put:")
+        .replace("name: id", "name: job_id");
+    let materials = [page(sync_support::get_job_fragment()), page(renamed)];
+    let error = sync::build(&materials, "o", NO_CORRECTIONS, None).unwrap_err();
+    assert_eq!(
+        error,
+        "conflict: page.md has path /jobs/{job_id}, the same path as /jobs/{id} with its \
+         parameters named differently (OpenAPI 3.0.3 forbids both); fix one source or drop it"
+    );
+}
+
+#[test]
+fn an_index_is_read_up_to_its_page_cap_and_the_rest_is_refused() {
+    let cap = source::MAX_LINKS;
+    let mut index = String::from("# Docs\n\n");
+    for i in 0..=cap {
+        index.push_str(&format!("- [Page {i}](/intro?n={i})\n"));
+    }
+    let site = sync_support::serve(&[
+        ("/llms.txt", index),
+        ("/intro.md", "# Intro\n\nNo API here.\n".into()),
+    ]);
+    let url = format!("{site}/llms.txt");
+    let fetched = source::fetch(std::slice::from_ref(&url)).unwrap();
+    assert_eq!(fetched.materials.len(), 1 + cap);
+    assert_eq!(
+        fetched.refused,
+        [format!(
+            "{url}: the last 1 of its {} links: an index is read up to {cap} pages",
+            cap + 1
+        )]
     );
 }

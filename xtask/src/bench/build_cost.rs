@@ -57,7 +57,7 @@ fn cargo(args: &[&str], target_dir: Option<&Path>) -> Result<f64, String> {
     let mut command = Command::new(cargo);
     command
         .args(args)
-        .current_dir(project_root())
+        .current_dir(project_root()?)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     if let Some(dir) = target_dir {

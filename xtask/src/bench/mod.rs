@@ -118,7 +118,7 @@ fn relaunch(args: &Args) -> Result<(), String> {
             "--",
             "bench",
         ])
-        .current_dir(project_root());
+        .current_dir(project_root()?);
     if args.quick {
         command.arg("--quick");
     }
@@ -139,7 +139,7 @@ fn relaunch(args: &Args) -> Result<(), String> {
 fn measure(args: &Args) -> Result<(), String> {
     let started = std::time::Instant::now();
     let settings = Settings::new(args.quick);
-    let work = project_root().join("target/bench");
+    let work = project_root()?.join("target/bench");
     let mut figures = Vec::new();
     let section = |name: &str| eprintln!("bench: {name}...");
     section("1/5 per-request overhead");

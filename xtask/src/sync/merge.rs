@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::extract::Fragment;
+use super::normalise::template;
 
 /// OpenAPI's HTTP methods: the keys of a path item that are operations.
 pub const METHODS: [&str; 8] = [
@@ -80,6 +81,13 @@ fn merge_paths(
 ) -> Result<(), String> {
     let merged = object_at(doc, "paths");
     for (path, item) in objects(paths, origin, "paths")? {
+        let same = template(path);
+        if let Some(other) = merged.keys().find(|k| *k != path && template(k) == same) {
+            return Err(format!(
+                "conflict: {origin} has path {path}, the same path as {other} with its parameters \
+                 named differently (OpenAPI 3.0.3 forbids both); fix one source or drop it"
+            ));
+        }
         let merged_item = object_at(merged, path);
         for (key, value) in objects(item, origin, path)? {
             let what = if METHODS.contains(&key.as_str()) {

@@ -1,12 +1,14 @@
 //! `cargo xtask sync`: turns the upstream API docs into `openapi.yaml`, deterministically, and
 //! tells a reviewer what changed in the API.
 //!
-//! fetch ([`source`]) -> extract fragments ([`extract`]) -> merge ([`merge`]) -> normalise
-//! ([`normalise`]) -> apply the curated corrections ([`overlay`]) -> write `openapi.yaml`, with a
-//! drift report ([`report`]) against the `openapi.yaml` it replaces. [`build`] is the pipeline
-//! over texts; [`run`] is the command around it (files, network, snapshot).
+//! fetch ([`source`], over [`http`] with its limits) -> extract fragments ([`extract`]) -> merge
+//! ([`merge`]) -> normalise ([`normalise`]) -> apply the curated corrections ([`overlay`]) ->
+//! write `openapi.yaml`, with a drift report ([`report`]) against the `openapi.yaml` it replaces.
+//! [`build`] is the pipeline over texts; [`run`] is the command around it (files, network,
+//! snapshot).
 
 pub mod extract;
+pub mod http;
 pub mod merge;
 pub mod normalise;
 pub mod overlay;
@@ -22,10 +24,12 @@ use std::{
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{codegen, files, project_root};
+use crate::{codegen, files};
 use overlay::Overlay;
-use report::Report;
-use source::{Kind, Material};
+use report::{Gate, Report};
+use source::{Fetched, Kind, Material};
+
+pub use report::FailOn;
 
 /// The files the command reads and writes.
 #[derive(Debug, Clone)]
@@ -66,12 +70,6 @@ impl Paths {
     }
 }
 
-impl Default for Paths {
-    fn default() -> Self {
-        Paths::under(&project_root())
-    }
-}
-
 /// What the command was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -79,8 +77,10 @@ pub struct Options {
     pub from: Vec<String>,
     /// Read the vendored material only.
     pub offline: bool,
-    /// Write nothing; fail when `openapi.yaml` would change.
+    /// Write nothing; fail as `fail_on` says.
     pub check: bool,
+    /// What makes a check fail.
+    pub fail_on: FailOn,
     /// Print the report as JSON.
     pub json: bool,
 }
@@ -157,11 +157,14 @@ pub fn build(
 }
 
 /// The command `cargo xtask sync`: reads the sources (or the vendored copy), runs the pipeline,
-/// prints the report, then writes `openapi.yaml`, the snapshot and the vendored copy, or in check
-/// mode fails when `openapi.yaml` would change. On any error, nothing is written.
+/// prints the report, then replaces the vendored copy, `openapi.yaml` and the snapshot together,
+/// or in check mode fails as `options.fail_on` says. On any error, nothing is written.
 pub fn run(paths: &Paths, options: &Options) -> Result<(), String> {
-    let materials = if options.offline {
-        source::read_vendored(&paths.vendored)?
+    let fetched = if options.offline {
+        Fetched {
+            materials: source::read_vendored(&paths.vendored)?,
+            refused: Vec::new(),
+        }
     } else if options.from.is_empty() {
         source::fetch(&default_sources(paths)?)?
     } else {
@@ -170,13 +173,13 @@ pub fn run(paths: &Paths, options: &Options) -> Result<(), String> {
     let overlay = read(&paths.overlay)?
         .ok_or_else(|| format!("{}: the overlay is missing", paths.show(&paths.overlay)))?;
     let current = read(&paths.spec)?;
-    let outcome = build(
-        &materials,
+    let mut outcome = build(
+        &fetched.materials,
         &paths.show(&paths.overlay),
         &overlay,
         current.as_deref(),
     )?;
-    print_report(&outcome.report, options.json)?;
+    outcome.report.refused = fetched.refused.clone();
 
     let fix = if options.offline {
         "cargo xtask sync --offline"
@@ -184,17 +187,38 @@ pub fn run(paths: &Paths, options: &Options) -> Result<(), String> {
         "cargo xtask sync"
     };
     if options.check {
-        return files::ensure_contents(&paths.spec, &outcome.spec, true, fix);
+        let spec_changes = current.as_deref() != Some(outcome.spec.as_str());
+        let gate = Gate::judge(options.fail_on, spec_changes, &outcome.report);
+        outcome.report.gate = Some(gate);
+        print_report(&outcome.report, options.json)?;
+        return match options.fail_on {
+            _ if !gate.failed => Ok(()),
+            FailOn::Any => Err(files::out_of_date(
+                &paths.spec,
+                current.as_deref().unwrap_or_default(),
+                &outcome.spec,
+                fix,
+            )),
+            level => Err(format!(
+                "the drift breaks what --fail-on {level} guards (see the report); run `{fix}` to take it"
+            )),
+        };
     }
+    print_report(&outcome.report, options.json)?;
     // Generated before anything is written: a spec the client cannot be built from is an error
     // that must leave every file as it was.
     let code = invaro_codegen::generate(&paths.show(&paths.spec), &outcome.spec)
         .map_err(|e| format!("the synced spec cannot be turned into a client: {e}"))?;
+    let mut batch = files::Batch::default();
     if !options.offline {
-        source::vendor(&paths.vendored, &materials)?;
+        batch.folder(
+            &paths.vendored,
+            &source::vendored_files(&fetched.materials)?,
+        )?;
     }
-    files::ensure_contents(&paths.spec, &outcome.spec, false, fix)?;
-    files::ensure_contents(&paths.snapshot, &code, false, codegen::FIX)
+    batch.file(&paths.spec, outcome.spec.as_bytes())?;
+    batch.file(&paths.snapshot, code.as_bytes())?;
+    batch.commit()
 }
 
 fn print_report(report: &Report, json: bool) -> Result<(), String> {

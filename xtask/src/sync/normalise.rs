@@ -77,6 +77,25 @@ fn server_path(doc: &Value) -> Option<String> {
     (!path.is_empty()).then(|| path.to_owned())
 }
 
+/// `path` with every `{name}` written `{}`: paths with the same template are the same path
+/// (OpenAPI 3.0.3, Paths Object), whatever their parameters are called.
+pub fn template(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut inside = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                inside = true;
+                out.push_str("{}");
+            }
+            '}' if inside => inside = false,
+            _ if inside => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Keeps only the first server entry: the client has one base URL.
 pub fn one_server(doc: &mut Value) {
     if let Some(Value::Array(servers)) = doc.get_mut("servers") {
@@ -173,6 +192,13 @@ mod tests {
         relative_paths(&mut doc);
         let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
         assert_eq!(paths, ["/parse/{job_id}", "/", "/api/v10/x", "/files"]);
+    }
+
+    #[test]
+    fn paths_differing_only_in_parameter_names_share_a_template() {
+        assert_eq!(template("/schemas/id/{schema_id}"), "/schemas/id/{}");
+        assert_eq!(template("/schemas/id/{id}"), "/schemas/id/{}");
+        assert_eq!(template("/a/{x}.{y}/b"), "/a/{}.{}/b");
     }
 
     #[test]

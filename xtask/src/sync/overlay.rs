@@ -3,7 +3,12 @@
 //! Each action selects nodes with a JSONPath `target` (RFC 9535, via `serde_json_path`), then
 //! either removes them (`remove: true`) or merges `update` into them: objects merge recursively,
 //! scalars are replaced, arrays are appended to (an array `update` on an array target appends
-//! its items). Actions apply in order. One extension, `x-path-order`, lists paths in the order
+//! its items). Actions apply in order.
+//!
+//! Applying is idempotent: an item already in the list is not appended again, so an overlay
+//! applied to a document that already holds its additions (the project's own `openapi.yaml`, or
+//! an upstream that has taken over the corrections) changes nothing. The lists of an OpenAPI
+//! document (`enum`, `required`, `tags`, `parameters`, `oneOf`, ...) are sets in meaning. One extension, `x-path-order`, lists paths in the order
 //! `openapi.yaml` shows them (see `normalise`).
 
 use serde::Serialize;
@@ -246,11 +251,11 @@ fn merge_into(node: &mut Value, update: &Value) -> Result<(), String> {
             Ok(())
         }
         (Value::Array(items), Value::Array(more)) => {
-            items.extend(more.iter().cloned());
+            append_new(items, more);
             Ok(())
         }
         (Value::Array(items), entry) => {
-            items.push(entry.clone());
+            append_new(items, std::slice::from_ref(entry));
             Ok(())
         }
         (Value::Object(_), _) => Err("`update` must be a map when the target is a map".into()),
@@ -266,13 +271,20 @@ fn merge_maps(node: &mut Map<String, Value>, update: &Map<String, Value>) {
     for (key, value) in update {
         match (node.get_mut(key), value) {
             (Some(Value::Object(existing)), Value::Object(more)) => merge_maps(existing, more),
-            (Some(Value::Array(existing)), Value::Array(more)) => {
-                existing.extend(more.iter().cloned());
-            }
+            (Some(Value::Array(existing)), Value::Array(more)) => append_new(existing, more),
             (Some(existing), _) => *existing = value.clone(),
             (None, _) => {
                 node.insert(key.clone(), value.clone());
             }
+        }
+    }
+}
+
+/// Appends the items of `more` that `items` does not hold yet.
+fn append_new(items: &mut Vec<Value>, more: &[Value]) {
+    for item in more {
+        if !items.contains(item) {
+            items.push(item.clone());
         }
     }
 }
@@ -352,6 +364,19 @@ mod tests {
             .unwrap();
         assert_eq!(doc, json!({"a": {"b": 1, "c": [1, 2], "e": 3}, "d": "y"}));
         assert_eq!(applied, Applied::default());
+    }
+
+    #[test]
+    fn applying_twice_is_applying_once() {
+        let mut doc = json!({"a": {"c": [1]}, "tags": ["x"]});
+        let overlay = overlay(
+            "- target: $\n  update: {a: {c: [2]}, tags: [y]}\n- target: $.tags\n  update: z\n",
+        );
+        overlay.apply(&mut doc).unwrap();
+        let once = doc.clone();
+        overlay.apply(&mut doc).unwrap();
+        assert_eq!(doc, once);
+        assert_eq!(doc, json!({"a": {"c": [1, 2]}, "tags": ["x", "y", "z"]}));
     }
 
     #[test]

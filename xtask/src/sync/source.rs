@@ -4,14 +4,13 @@
 use std::{
     fs,
     path::{Path, PathBuf},
-    time::Duration,
 };
 
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use super::extract;
-use crate::files;
+use super::http::{Failure, Http};
 
 /// The vendored folder's list of files.
 pub const MANIFEST: &str = "manifest.toml";
@@ -70,44 +69,65 @@ impl Material {
     }
 }
 
+/// The most pages read from one index; the rest are refused (and reported).
+pub const MAX_LINKS: usize = 500;
+
+/// What [`fetch`] read, and the links it refused to follow (each with the reason).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// The texts read, in order.
+    pub materials: Vec<Material>,
+    /// Links of indexes not followed, and why (see [`http`](super::http)).
+    pub refused: Vec<String>,
+}
+
 /// Reads every source, following the page links of indexes, in order.
-pub fn fetch(sources: &[String]) -> Result<Vec<Material>, String> {
+///
+/// A source itself must be readable: a refusal is an error. A link of an index that the rules
+/// of [`http`](super::http) forbid is skipped and listed in [`Fetched::refused`].
+pub fn fetch(sources: &[String]) -> Result<Fetched, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
-        .user_agent("invaro-xtask-sync")
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let http = Http::new()?;
     runtime.block_on(async {
-        let mut all = Vec::new();
+        let mut fetched = Fetched::default();
         for source in sources {
-            fetch_source(&client, source, &mut all).await?;
+            fetch_source(&http, source, &mut fetched).await?;
         }
-        Ok(all)
+        Ok(fetched)
     })
 }
 
-async fn fetch_source(
-    client: &reqwest::Client,
-    source: &str,
-    out: &mut Vec<Material>,
-) -> Result<(), String> {
+async fn fetch_source(http: &Http, source: &str, out: &mut Fetched) -> Result<(), String> {
     let location = Location::parse(source)?;
     let kind = Kind::of(source);
-    let text = location.read(client).await?;
+    let text = location.read(http).await.map_err(|e| e.to_string())?;
     let links = match kind {
         Kind::Index => extract::index_links(source, &text)?,
         Kind::Page | Kind::Document => Vec::new(),
     };
-    out.push(material(source, &location, kind, text));
-    for link in links {
-        let page = location.join(&link)?.markdown_form();
-        let text = page.read(client).await?;
-        out.push(material(source, &page, Kind::Page, text));
+    out.materials.push(material(source, &location, kind, text));
+    if links.len() > MAX_LINKS {
+        out.refused.push(format!(
+            "{source}: the last {} of its {} links: an index is read up to {MAX_LINKS} pages",
+            links.len() - MAX_LINKS,
+            links.len()
+        ));
+    }
+    for link in links.iter().take(MAX_LINKS) {
+        let page = location.join(link)?.markdown_form();
+        match page.read(http).await {
+            Ok(text) => out
+                .materials
+                .push(material(source, &page, Kind::Page, text)),
+            Err(Failure::Refused(reason)) => {
+                out.refused
+                    .push(format!("link `{link}` of {source}: {reason}"));
+            }
+            Err(Failure::Failed(message)) => return Err(message),
+        }
     }
     Ok(())
 }
@@ -122,7 +142,7 @@ fn material(source: &str, location: &Location, kind: Kind, text: String) -> Mate
     }
 }
 
-/// A URL (http or https) or a local path.
+/// A URL or a local path.
 #[derive(Debug, Clone)]
 enum Location {
     Url(Url),
@@ -130,6 +150,7 @@ enum Location {
 }
 
 impl Location {
+    /// A source as given: an http(s) URL or a local path.
     fn parse(text: &str) -> Result<Location, String> {
         if text.starts_with("http://") || text.starts_with("https://") {
             Url::parse(text)
@@ -144,12 +165,13 @@ impl Location {
         }
     }
 
-    /// A link of an index, resolved against the index's own location.
+    /// A link of an index, resolved against the index's own location. An absolute URL of any
+    /// scheme stays a URL, so that the rules of [`http`](super::http) judge it.
     fn join(&self, link: &str) -> Result<Location, String> {
+        if let Ok(url) = Url::parse(link) {
+            return Ok(Location::Url(url));
+        }
         match self {
-            _ if link.starts_with("http://") || link.starts_with("https://") => {
-                Location::parse(link)
-            }
             Location::Url(base) => base
                 .join(link)
                 .map(Location::Url)
@@ -183,25 +205,11 @@ impl Location {
         }
     }
 
-    async fn read(&self, client: &reqwest::Client) -> Result<String, String> {
+    async fn read(&self, http: &Http) -> Result<String, Failure> {
         match self {
             Location::Path(path) => fs::read_to_string(path)
-                .map_err(|e| format!("{}: cannot be read: {e}", path.display())),
-            Location::Url(url) => {
-                let response = client
-                    .get(url.clone())
-                    .send()
-                    .await
-                    .map_err(|e| format!("cannot reach {url}: {}", error_chain(&e)))?;
-                let status = response.status();
-                if !status.is_success() {
-                    return Err(format!("{url}: HTTP {status}"));
-                }
-                response
-                    .text()
-                    .await
-                    .map_err(|e| format!("{url}: cannot read the body: {}", error_chain(&e)))
-            }
+                .map_err(|e| Failure::Failed(format!("{}: cannot be read: {e}", path.display()))),
+            Location::Url(url) => http.get(url).await,
         }
     }
 }
@@ -213,18 +221,6 @@ impl std::fmt::Display for Location {
             Location::Path(path) => write!(f, "{}", path.display()),
         }
     }
-}
-
-/// An error and its causes on one line: reqwest's own message rarely says what failed.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
-    }
-    text
 }
 
 /// The manifest of the vendored folder: one entry per file, in the order they were read.
@@ -275,25 +271,13 @@ pub fn read_vendored(dir: &Path) -> Result<Vec<Material>, String> {
         .collect()
 }
 
-/// Replaces the vendored folder by `materials`, all at once: the new folder is written beside
-/// the old one and swapped in by renames, so a failure leaves the old one as it was.
-pub fn vendor(dir: &Path, materials: &[Material]) -> Result<(), String> {
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    let name = dir.file_name().unwrap_or_default().to_string_lossy();
-    let fresh = parent.join(format!(".{name}.new-{}", std::process::id()));
-    let stale = parent.join(format!(".{name}.old-{}", std::process::id()));
-    let result = write_folder(&fresh, materials).and_then(|()| swap(dir, &fresh, &stale));
-    let _ = fs::remove_dir_all(&fresh);
-    let _ = fs::remove_dir_all(&stale);
-    result.map_err(|e| format!("{}: cannot be written: {e}", dir.display()))
-}
-
-fn write_folder(folder: &Path, materials: &[Material]) -> std::io::Result<()> {
-    fs::create_dir_all(folder)?;
+/// The files of the vendored folder for `materials`: one per text, then the manifest.
+pub fn vendored_files(materials: &[Material]) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut manifest = Manifest::default();
+    let mut files = Vec::new();
     for material in materials {
         let name = unique_name(material, &manifest);
-        files::write_atomic(&folder.join(&name), material.text.as_bytes())?;
+        files.push((name.clone(), material.text.clone().into_bytes()));
         manifest.files.push(Entry {
             name,
             kind: material.kind,
@@ -301,23 +285,13 @@ fn write_folder(folder: &Path, materials: &[Material]) -> std::io::Result<()> {
             location: material.location.clone(),
         });
     }
-    let text = toml::to_string(&manifest).map_err(std::io::Error::other)?;
-    files::write_atomic(
-        &folder.join(MANIFEST),
-        format!("{MANIFEST_HEADER}{text}").as_bytes(),
-    )
-}
-
-fn swap(dir: &Path, fresh: &Path, stale: &Path) -> std::io::Result<()> {
-    let had_old = dir.exists();
-    if had_old {
-        fs::rename(dir, stale)?;
-    }
-    fs::rename(fresh, dir).inspect_err(|_| {
-        if had_old {
-            let _ = fs::rename(stale, dir);
-        }
-    })
+    let text = toml::to_string(&manifest)
+        .map_err(|e| format!("cannot write the vendored manifest: {e}"))?;
+    files.push((
+        MANIFEST.to_owned(),
+        format!("{MANIFEST_HEADER}{text}").into_bytes(),
+    ));
+    Ok(files)
 }
 
 /// A file name from the location's path (`/api-reference/status.md` gives

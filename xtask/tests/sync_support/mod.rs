@@ -6,6 +6,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     fs,
+    io::{Read, Write},
     net::TcpListener,
     path::{Path, PathBuf},
     sync::Arc,
@@ -13,13 +14,14 @@ use std::{
 
 use axum::{
     Router,
-    http::{StatusCode, Uri},
+    http::{StatusCode, Uri, header::LOCATION},
     response::IntoResponse,
 };
 
-/// The workspace root.
+/// The workspace root, found the way the command finds it (cargo sets `CARGO_MANIFEST_DIR` for
+/// test processes too).
 pub fn root() -> PathBuf {
-    xtask::project_root()
+    xtask::project_root().expect("the tests run inside the workspace")
 }
 
 /// `../shared/upstream/<name>`: reference data beside the repository, never copied into it.
@@ -27,13 +29,32 @@ pub fn shared_upstream(name: &str) -> PathBuf {
     root().join("../shared/upstream").join(name)
 }
 
+/// What the test site answers on one path.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// 200 with this body.
+    Page(String),
+    /// 302 to this location.
+    Redirect(String),
+}
+
 /// Serves `pages` (URL path -> body) on 127.0.0.1 until the test process ends; every other path
 /// answers 404. Returns the base URL.
 pub fn serve(pages: &[(&str, String)]) -> String {
-    let pages: Arc<HashMap<String, String>> = Arc::new(
-        pages
+    let replies: Vec<(&str, Reply)> = pages
+        .iter()
+        .map(|(path, body)| (*path, Reply::Page(body.clone())))
+        .collect();
+    serve_replies(&replies)
+}
+
+/// Serves `replies` (URL path -> reply) on 127.0.0.1 until the test process ends; every other
+/// path answers 404. Returns the base URL.
+pub fn serve_replies(replies: &[(&str, Reply)]) -> String {
+    let replies: Arc<HashMap<String, Reply>> = Arc::new(
+        replies
             .iter()
-            .map(|(path, body)| ((*path).to_owned(), body.clone()))
+            .map(|(path, reply)| ((*path).to_owned(), reply.clone()))
             .collect(),
     );
     // Bound before the thread starts: connections wait in the backlog, so there is no race.
@@ -50,10 +71,13 @@ pub fn serve(pages: &[(&str, String)]) -> String {
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
             let app = Router::new().fallback(move |uri: Uri| {
-                let pages = Arc::clone(&pages);
+                let replies = Arc::clone(&replies);
                 async move {
-                    match pages.get(uri.path()) {
-                        Some(body) => (StatusCode::OK, body.clone()).into_response(),
+                    match replies.get(uri.path()) {
+                        Some(Reply::Page(body)) => (StatusCode::OK, body.clone()).into_response(),
+                        Some(Reply::Redirect(to)) => {
+                            (StatusCode::FOUND, [(LOCATION, to.clone())]).into_response()
+                        }
                         None => StatusCode::NOT_FOUND.into_response(),
                     }
                 }
@@ -62,6 +86,38 @@ pub fn serve(pages: &[(&str, String)]) -> String {
                 .await
                 .expect("the docs site serves");
         });
+    });
+    format!("http://{address}")
+}
+
+/// A server on 127.0.0.1 answering every request with `total` bytes of Markdown in chunks and
+/// no `Content-Length`, so that only counting while reading can tell the size. Returns the base
+/// URL.
+pub fn serve_chunked(total: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free local port");
+    let address = listener.local_addr().expect("a bound address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/markdown\r\ntransfer-encoding: chunked\r\n\r\n";
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut sent = 0;
+                // The client hangs up once it has seen enough: writing then fails, which ends this.
+                let mut result = stream.write_all(head.as_bytes());
+                while result.is_ok() && sent < total {
+                    let part = &chunk[..chunk.len().min(total - sent)];
+                    sent += part.len();
+                    result = stream
+                        .write_all(format!("{:x}\r\n", part.len()).as_bytes())
+                        .and_then(|()| stream.write_all(part))
+                        .and_then(|()| stream.write_all(b"\r\n"));
+                }
+                let _ = stream.write_all(b"0\r\n\r\n");
+            });
+        }
     });
     format!("http://{address}")
 }
@@ -239,7 +295,8 @@ pub fn docs_site() -> String {
     ])
 }
 
-/// A throwaway copy of what the sync reads and writes: `openapi.yaml`, `spec/` and the snapshot.
+/// A throwaway copy of what the sync reads and writes (`openapi.yaml`, `spec/`, the snapshot),
+/// with the root `Cargo.toml` that makes it a workspace root.
 pub struct Workspace {
     dir: tempfile::TempDir,
 }
@@ -251,6 +308,7 @@ impl Workspace {
         let real = root();
         copy_tree(&real.join("spec"), &dir.path().join("spec"));
         fs::copy(real.join("openapi.yaml"), dir.path().join("openapi.yaml")).expect("copy spec");
+        fs::copy(real.join("Cargo.toml"), dir.path().join("Cargo.toml")).expect("copy manifest");
         fs::create_dir_all(dir.path().join("client/src")).expect("client folder");
         fs::copy(
             real.join("client/src/generated.rs"),
