@@ -22,7 +22,7 @@ use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagSt
 pub const HAND_WRITTEN: &[&str] = &["uploadDocuments", "uploadFiles"];
 
 /// The component schemas the client replaces by hand-written types that keep values the spec
-/// never listed (see [`settings`]): a value added to or removed from their enums changes no
+/// never listed (`crate::JobStatus` in `invaro`): a value added to or removed from their enums changes no
 /// Rust API.
 pub const OPEN_ENUMS: &[&str] = &["JobStatus"];
 
