@@ -1,17 +1,27 @@
 //! Binding, serving, and the handle that reports on the running sandbox and stops it.
+//!
+//! Connections are served by hyper directly (not `axum::serve`) for its header read timeout; the
+//! body timeout is a layer of the router. A shutdown stops accepting, lets requests in flight
+//! finish for the configured grace, then closes every connection still open, so it always ends.
 
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, SandboxBuilder};
 use crate::routes::{self, API_PREFIX};
-use crate::state::{AppState, JobSummary, Shared, Stats};
+use crate::state::{AppState, Holdings, JobSummary, Shared, Stats};
 
 /// The local Invaro API; start one with [`Sandbox::builder`].
 #[derive(Debug)]
@@ -47,12 +57,7 @@ pub(crate) async fn start(config: Config) -> io::Result<SandboxHandle> {
     let shutdown = CancellationToken::new();
     let state = Arc::new(Shared::new(config, base_url.clone(), shutdown.clone()));
     let app = routes::router(state.clone());
-    let signal = shutdown.clone().cancelled_owned();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(signal)
-            .await
-    });
+    let task = tokio::spawn(serve(listener, app, state.clone()));
     Ok(SandboxHandle {
         addr,
         base_url,
@@ -60,6 +65,80 @@ pub(crate) async fn start(config: Config) -> io::Result<SandboxHandle> {
         shutdown,
         task: Some(task),
     })
+}
+
+/// Accepts connections until shutdown, then lets them finish within the grace period.
+async fn serve(listener: TcpListener, app: Router, state: AppState) -> io::Result<()> {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = state.shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(connection(stream, app.clone(), state.clone()));
+                }
+                Err(error) => {
+                    // Out of file descriptors, usually: wait for connections to close.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            // Reaps finished connections, so the set holds only open ones.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let grace = state.config.timeouts.shutdown;
+    let drained = tokio::time::timeout(grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            open = connections.len(),
+            "closing connections still open after the shutdown grace"
+        );
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Serves one connection: HTTP/1.1 with the header timeout, until it closes or shutdown asks
+/// it to finish its request in flight.
+async fn connection(stream: TcpStream, app: Router, state: AppState) {
+    let _open = OpenConnection::new(state.clone());
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(state.config.timeouts.header);
+    let served = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+    tokio::pin!(served);
+    let result = tokio::select! {
+        result = served.as_mut() => result,
+        () = state.shutdown.cancelled() => {
+            served.as_mut().graceful_shutdown();
+            served.await
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%error, "connection ended with an error");
+    }
+}
+
+/// Counts a connection as open for as long as it lives, also when its task is aborted.
+struct OpenConnection(AppState);
+
+impl OpenConnection {
+    fn new(state: AppState) -> Self {
+        state.connections.fetch_add(1, Ordering::Relaxed);
+        Self(state)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl SandboxHandle {
@@ -92,12 +171,18 @@ impl SandboxHandle {
         self.state.stats().clone()
     }
 
+    /// What the sandbox holds now: uploaded bytes, records, open connections.
+    pub fn holdings(&self) -> Holdings {
+        self.state.holdings()
+    }
+
     /// Every job created so far, in creation order, with its status now.
     pub fn jobs(&self) -> Vec<JobSummary> {
         self.state.job_summaries()
     }
 
-    /// Stops accepting requests, lets those in flight finish, and waits until the server is done.
+    /// Stops accepting requests, lets those in flight finish within the shutdown grace (then
+    /// closes their connections), and waits until the server is done.
     pub async fn shutdown(mut self) -> io::Result<()> {
         self.shutdown.cancel();
         match self.task.take() {
