@@ -1,4 +1,5 @@
-//! What runs around every handler: logging and counting, the rate limit, auth, fault injection.
+//! What runs around every handler: logging and counting, the body deadline, auth, the rate
+//! limit, fault injection.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
