@@ -65,6 +65,11 @@ pub struct SandboxArgs {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub body_timeout_secs: u64,
 
+    /// Seconds a client may take none of an answer before its connection is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub write_timeout_secs: u64,
+
     /// Seconds Ctrl-C waits for requests in flight before closing their connections.
     #[arg(long, value_name = "SECS", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(0..=3_600))]
@@ -136,6 +141,7 @@ impl SandboxArgs {
             .max_storage_bytes(mib(self.max_storage_mb))
             .header_timeout(Duration::from_secs(self.header_timeout_secs))
             .body_timeout(Duration::from_secs(self.body_timeout_secs))
+            .write_timeout(Duration::from_secs(self.write_timeout_secs))
             .shutdown_grace(Duration::from_secs(self.shutdown_grace_secs))
             .fault_seed(self.fault_seed);
         for key in self.api_keys {

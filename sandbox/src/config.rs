@@ -60,6 +60,8 @@ pub(crate) struct Timeouts {
     pub header: Duration,
     /// From the end of the header to the end of the body.
     pub body: Duration,
+    /// How long a client may take none of an answer being sent before its connection is closed.
+    pub write_stall: Duration,
     /// How long a shutdown waits for requests in flight before closing their connections.
     pub shutdown: Duration,
 }
@@ -113,6 +115,7 @@ impl Default for Config {
             timeouts: Timeouts {
                 header: Duration::from_secs(10),
                 body: Duration::from_secs(60),
+                write_stall: Duration::from_secs(60),
                 shutdown: Duration::from_secs(5),
             },
             webhooks: WebhookSettings {
@@ -239,6 +242,13 @@ impl SandboxBuilder {
     /// still arriving then is answered 408 `REQUEST_TIMEOUT` and its connection closed.
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
         self.config.timeouts.body = timeout;
+        self
+    }
+
+    /// How long a client may take none of an answer being sent to it before its connection is
+    /// closed (default 60 s), so a client that stops reading does not hold its connection.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeouts.write_stall = timeout;
         self
     }
 

@@ -24,8 +24,9 @@
 //!   `Retry-After` beyond it; each file of an upload (charged as its part arrives) and each
 //!   document of a batch counts as one.
 //! - **Connections**: 10 s to send a request's header (idle connections close after as long), 60 s
-//!   for its body (then 408 `REQUEST_TIMEOUT`), 5 s of grace for requests in flight on shutdown;
-//!   see [`SandboxBuilder::header_timeout`] and its neighbours.
+//!   for its body (then 408 `REQUEST_TIMEOUT`), 60 s at most without taking any of an answer, 5 s
+//!   of grace for requests in flight on shutdown; see [`SandboxBuilder::header_timeout`] and its
+//!   neighbours.
 //! - **Webhooks**: a `callback_url` receives `job.created`, `job.started`, `job.progress`, then
 //!   `job.completed` or `job.failed`, signed `X-Signature: sha256=<hex HMAC-SHA256>` with the
 //!   webhook secret ([`DEFAULT_WEBHOOK_SECRET`] by default) and retried with doubling delays;

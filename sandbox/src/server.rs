@@ -1,22 +1,28 @@
 //! Binding, serving, and the handle that reports on the running sandbox and stops it.
 //!
 //! Connections are served by hyper directly (not `axum::serve`) for its header read timeout; the
-//! body timeout is a layer of the router. A shutdown stops accepting, lets requests in flight
+//! body timeout is a layer of the router, and a client that stops reading its answer is dropped
+//! by [`WriteDeadline`]. A shutdown stops accepting, lets requests in flight
 //! finish for the configured grace, then closes every connection still open, so it always ends.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Sleep;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, SandboxBuilder};
@@ -111,6 +117,7 @@ async fn connection(stream: TcpStream, app: Router, state: AppState) {
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(state.config.timeouts.header);
+    let stream = WriteDeadline::new(stream, state.config.timeouts.write_stall);
     let served = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
     tokio::pin!(served);
     let result = tokio::select! {
@@ -122,6 +129,94 @@ async fn connection(stream: TcpStream, app: Router, state: AppState) {
     };
     if let Err(error) = result {
         tracing::debug!(%error, "connection ended with an error");
+    }
+}
+
+/// A connection whose writes fail once the client has taken nothing for `limit`: a client that
+/// stops reading its answer is let go like one that stops sending its request.
+struct WriteDeadline {
+    stream: TcpStream,
+    limit: Duration,
+    /// Armed while a write waits for the client, cleared by any progress.
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl WriteDeadline {
+    fn new(stream: TcpStream, limit: Duration) -> Self {
+        Self {
+            stream,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// `attempt`'s outcome, or a timeout error once writes have been waiting for `limit`.
+    fn guard<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        attempt: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if attempt.is_ready() {
+            self.stalled = None;
+            return attempt;
+        }
+        let limit = self.limit;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client took none of the answer in time",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for WriteDeadline {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteDeadline {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let attempt = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.guard(cx, attempt)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let attempt = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.guard(cx, attempt)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let attempt = Pin::new(&mut this.stream).poll_flush(cx);
+        this.guard(cx, attempt)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
 

@@ -519,3 +519,51 @@ async fn the_invoice_status_is_enveloped_by_default_and_bare_behind_the_flag() {
         assert_eq!(job_view["status"], "completed", "{body}");
     }
 }
+
+/// Waits (within [`SOON`]) until the sandbox reports `count` open connections.
+async fn until_connections(sandbox: &SandboxHandle, count: u64) {
+    let deadline = tokio::time::Instant::now() + SOON;
+    while sandbox.holdings().connections != count {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} connections open, not {count}",
+            sandbox.holdings().connections
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_its_answer_is_dropped_after_the_write_timeout() {
+    let megabyte = 1024 * 1024;
+    let api = Api::start(
+        builder()
+            .max_file_bytes(32 * megabyte)
+            .header_timeout(Duration::from_millis(300))
+            .write_timeout(Duration::from_millis(200)),
+    )
+    .await;
+    let mut file = INVOICE_PDF.to_vec();
+    // More than the kernel's socket buffers take in, so that the answer really waits.
+    file.resize(24 * megabyte, b' ');
+    let id = api.upload_to("/files/upload", &[("big.pdf", &file)]).await[0].clone();
+    // The uploading client's idle connection goes after the header timeout.
+    until_connections(&api.sandbox, 0).await;
+
+    let mut reader = connect(&api.sandbox).await;
+    let request = format!(
+        "GET /api/v1/files/{id}/download HTTP/1.1\r\nHost: sandbox\r\n\
+         Authorization: Bearer sandbox-key\r\n\r\n"
+    );
+    reader.write_all(request.as_bytes()).await.expect("writes");
+    until_connections(&api.sandbox, 1).await;
+    // Nothing is read until the sandbox has let the connection go.
+    until_connections(&api.sandbox, 0).await;
+    let received = read_to_close(&mut reader).await;
+    assert!(
+        received.len() < file.len(),
+        "{} of {} bytes arrived",
+        received.len(),
+        file.len()
+    );
+}
