@@ -222,6 +222,28 @@ pub struct ParseArgs {
     /// How long to wait for the jobs, from when the command runs: 30s, 2m, 500ms... (at most 24h).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = wait_timeout)]
     pub timeout: Duration,
+    /// Receive webhooks on ADDR (such as 127.0.0.1:8787) and send its URL as each job's
+    /// callback_url: results show as soon as they are delivered, and polling slows to every
+    /// 30 s, only to catch a lost delivery. Needs --webhook-secret.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        requires = "webhook_secret",
+        conflicts_with = "no_wait"
+    )]
+    pub webhook_listen: Option<String>,
+    /// The callback URL to send, when the API reaches the listener through a proxy or tunnel
+    /// [default: http://ADDR/].
+    #[arg(long, value_name = "URL", requires = "webhook_listen")]
+    pub webhook_url: Option<String>,
+    /// The secret webhook deliveries are signed with [env: INVARO_WEBHOOK_SECRET].
+    #[arg(
+        long,
+        env = "INVARO_WEBHOOK_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub webhook_secret: Option<String>,
 }
 
 /// `invaro schemas ...`.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use invaro::{Client, PollPolicy};
+use invaro::{Client, ClientBuilder, PollPolicy};
 use tokio::sync::watch;
 
 use crate::{
@@ -45,6 +45,11 @@ impl Ctx {
     /// from when they started, so the client's own per-wait deadline is set beyond reach: two
     /// deadlines due at once would race to report.
     pub fn client(&self) -> Result<Client, Failure> {
+        Ok(self.builder()?.build()?)
+    }
+
+    /// The settings of [`client`](Self::client), to add to.
+    pub fn builder(&self) -> Result<ClientBuilder, Failure> {
         let key =
             self.connection.api_key.clone().ok_or_else(|| {
                 Failure::usage("no API key: pass --api-key or set INVARO_API_KEY")
@@ -64,7 +69,7 @@ impl Ctx {
         if let Some(timeout) = self.connection.read_timeout {
             builder = builder.read_timeout(timeout);
         }
-        Ok(builder.build()?)
+        Ok(builder)
     }
 
     /// Runs `work`, or stops at Ctrl-C: for commands with nothing to report when cut short.

@@ -33,6 +33,7 @@ pub struct Client {
 struct Inner {
     api: generated::Client,
     config: Config,
+    scheduler: crate::scheduler::Scheduler,
 }
 
 impl Client {
@@ -59,10 +60,20 @@ impl Client {
         uploads: reqwest::Client,
     ) -> Result<Self, Error> {
         let hooks = Hooks::new(&config, uploads)?;
+        let scheduler = crate::scheduler::Scheduler::new(hooks.limiter().clone());
         let api = generated::Client::new_with_client(&config.base_url, http, hooks);
         Ok(Self {
-            inner: Arc::new(Inner { api, config }),
+            inner: Arc::new(Inner {
+                api,
+                config,
+                scheduler,
+            }),
         })
+    }
+
+    /// The scheduler every wait of this client and its clones shares.
+    pub(crate) fn scheduler(&self) -> &crate::scheduler::Scheduler {
+        &self.inner.scheduler
     }
 
     /// The settings this client runs with.
@@ -101,7 +112,7 @@ impl Client {
     pub async fn start_job(&self, kind: DocumentKind, document_id: &str) -> Result<Job, Error> {
         let request = types::StartJobRequest {
             document_id: document_id.to_string(),
-            callback_url: None,
+            callback_url: self.config().callback_url.clone(),
         };
         let started = match kind {
             DocumentKind::Invoice => self.call(self.api().process_invoices(&request)).await?,
@@ -215,7 +226,7 @@ impl Client {
                     document_id: id.clone(),
                 })
                 .collect(),
-            callback_url: None,
+            callback_url: self.config().callback_url.clone(),
         };
         let started = match kind {
             DocumentKind::Invoice => self.call(self.api().process_invoices_batch(&request)).await,

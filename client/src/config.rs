@@ -35,6 +35,8 @@ pub struct Config {
     pub rate_limit: RateLimit,
     /// The `User-Agent` header.
     pub user_agent: String,
+    /// The `callback_url` sent with every job start, when a webhook receiver is attached.
+    pub callback_url: Option<String>,
 }
 
 /// Builds a [`Client`]; every setting has a default but the API key.
@@ -62,6 +64,8 @@ pub struct ClientBuilder {
     rate_limit: Option<RateLimit>,
     user_agent: Option<String>,
     http_client: Option<reqwest::Client>,
+    #[cfg(feature = "webhook-receiver")]
+    webhooks: Option<(crate::webhook::Receiver, String)>,
 }
 
 impl ClientBuilder {
@@ -124,6 +128,20 @@ impl ClientBuilder {
         self
     }
 
+    /// Receives webhooks: every job start sends `callback_url` (where `receiver` is reachable
+    /// from the API), a verified event ends the matching waits at once, and polling slows to the
+    /// poll policy's [`safety_net`](PollPolicy::safety_net). Off by default: the public docs
+    /// do not describe webhooks yet.
+    #[cfg(feature = "webhook-receiver")]
+    pub fn webhooks(
+        mut self,
+        receiver: &crate::webhook::Receiver,
+        callback_url: impl Into<String>,
+    ) -> Self {
+        self.webhooks = Some((receiver.clone(), callback_url.into()));
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let api_key = self.api_key.ok_or_else(|| {
@@ -145,7 +163,14 @@ impl ClientBuilder {
             user_agent: self
                 .user_agent
                 .unwrap_or_else(|| concat!("invaro-rust/", env!("CARGO_PKG_VERSION")).into()),
+            callback_url: None,
         };
+        #[cfg(feature = "webhook-receiver")]
+        let mut config = config;
+        #[cfg(feature = "webhook-receiver")]
+        if let Some((_, url)) = &self.webhooks {
+            config.callback_url = Some(check_callback_url(url)?);
+        }
         let (http, uploads) = match self.http_client {
             Some(http) => (http.clone(), http),
             None => (
@@ -153,8 +178,34 @@ impl ClientBuilder {
                 http_client(&config, None)?,
             ),
         };
-        Client::from_parts(config, http, uploads)
+        let client = Client::from_parts(config, http, uploads)?;
+        #[cfg(feature = "webhook-receiver")]
+        if let Some((receiver, _)) = &self.webhooks {
+            receiver.attach(client.scheduler());
+            client
+                .scheduler()
+                .set_safety_net(client.config().poll.get_safety_net());
+        }
+        Ok(client)
     }
+}
+
+/// Checks that a callback URL is an absolute http(s) URL with a host.
+#[cfg(feature = "webhook-receiver")]
+fn check_callback_url(raw: &str) -> Result<String, Error> {
+    let url = Url::parse(raw).map_err(|e| {
+        Error::invalid(
+            format!("callback_url {raw:?}"),
+            format!("is not a URL: {e}"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(Error::invalid(
+            format!("callback_url {raw:?}"),
+            "must be an http or https URL with a host",
+        ));
+    }
+    Ok(url.into())
 }
 
 /// An HTTP client with the configured connect timeout and, if given, a read timeout. Where

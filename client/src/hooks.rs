@@ -42,6 +42,17 @@ tokio::task_local! {
     /// What the transport saw of the last attempt of the call running in this task, for the
     /// errors that progenitor reports without it (a body that does not decode).
     static LAST_ATTEMPT: Cell<Attempted>;
+    /// A permit the wait scheduler already took for the call running in this task: its first
+    /// attempt uses it instead of queueing again.
+    static PREPAID: Cell<Option<crate::rate_limit::Permit>>;
+}
+
+/// Runs `call` with `permit` already taken for its first attempt.
+pub(crate) async fn with_permit<T>(
+    permit: crate::rate_limit::Permit,
+    call: impl Future<Output = T>,
+) -> T {
+    PREPAID.scope(Cell::new(Some(permit)), call).await
 }
 
 /// The state every call shares: one per [`crate::Client`], cloned cheaply.
@@ -91,6 +102,11 @@ impl Hooks {
     /// The HTTP client uploads are sent with.
     pub(crate) fn uploads(&self) -> &reqwest::Client {
         &self.0.uploads
+    }
+
+    /// The rate limiter every call of this client shares.
+    pub(crate) fn limiter(&self) -> &Limiter {
+        &self.0.limiter
     }
 
     /// The configured read timeout (uploads build their own ceiling from it).
@@ -183,7 +199,10 @@ impl Hooks {
         async {
             let waited = Instant::now();
             // Held until the answer is in: the limiter counts from when requests finish.
-            let _permit = self.0.limiter.acquire(cost).await;
+            let _permit = match PREPAID.try_with(Cell::take) {
+                Ok(Some(permit)) => permit,
+                _ => self.0.limiter.acquire(cost).await,
+            };
             let waited = u64::try_from(waited.elapsed().as_millis()).unwrap_or(u64::MAX);
             tracing::Span::current().record("limiter_wait_ms", waited);
             let response = http.execute(request).await.map_err(Failure::Transport)?;

@@ -1,12 +1,14 @@
 //! Parse jobs: start one, check it, wait for it, watch its progress, resume it by id.
 //!
-//! Polling defaults: the first check at once, the next after 1 s, then waits growing by half
-//! each time up to 10 s (the docs suggest polling every 5 to 10 seconds), each jittered so that
-//! many jobs do not poll in lockstep, and a deadline of 10 minutes after which
-//! [`Error::WaitTimeout`] carries what is needed to resume. The deadline covers everything
-//! after the caller asked: rate-limiter waits, retries and the status call in flight. A job this
-//! client started that answers 404 is taken as not visible yet for 30 s (some implementations
-//! answer 404 until a worker picks the job up). Dropping a wait stops polling.
+//! Every wait of a client and its clones is served by one scheduler (see [`PollPolicy`]): the
+//! first check comes at once, then no job is checked more often than once a second while spare
+//! rate budget goes to the job most likely to have finished, and none goes unchecked for more
+//! than 10 s while the budget allows. A deadline of 10 minutes ends a wait with
+//! [`Error::WaitTimeout`], which carries what is needed to resume; it covers everything after
+//! the caller asked: turns, rate-limiter waits, retries and the status call in flight. A job
+//! this client started that answers 404 is taken as not visible yet for 30 s (some
+//! implementations answer 404 until a worker picks the job up). Dropping a wait stops its
+//! checks.
 
 use std::{fmt, time::Duration};
 
@@ -42,6 +44,15 @@ impl fmt::Display for DocumentKind {
 
 /// How jobs are polled until they finish.
 ///
+/// One scheduler per client decides which waiting job is checked next, with the rate budget
+/// left after the client's other calls (those go first). With budget to spare, each job is
+/// checked every [`first_check`](Self::first_check) (the floor, default 1 s: a completion is
+/// seen about half a second late); under pressure the budget goes where a completion is most
+/// likely (from reported `progress`, or from how long jobs of the same kind took that this
+/// client saw finish), but no job goes unchecked for more than
+/// [`max_interval`](Self::max_interval) while the budget allows. With a webhook receiver
+/// attached, polling slows to [`safety_net`](Self::safety_net), only to catch lost deliveries.
+///
 /// ```
 /// use std::time::Duration;
 /// let policy = invaro::PollPolicy::default()
@@ -57,6 +68,7 @@ pub struct PollPolicy {
     growth: f64,
     deadline: Duration,
     not_found_grace: Duration,
+    safety_net: Duration,
 }
 
 impl Default for PollPolicy {
@@ -64,27 +76,32 @@ impl Default for PollPolicy {
         Self {
             first_check: Duration::from_secs(1),
             max_interval: Duration::from_secs(10),
-            growth: 1.5,
+            growth: 1.0,
             deadline: Duration::from_secs(600),
             not_found_grace: Duration::from_secs(30),
+            safety_net: Duration::from_secs(30),
         }
     }
 }
 
 impl PollPolicy {
-    /// The wait before the second status check (the first is immediate). Default 1 s.
+    /// The floor: the shortest time between two checks of one job (the first check is
+    /// immediate). Default 1 s.
     pub fn first_check(mut self, wait: Duration) -> Self {
         self.first_check = wait;
         self
     }
 
-    /// The longest wait between two checks. Default 10 s.
+    /// The longest a job goes unchecked while the budget allows (checks come first once it is
+    /// due), and the cap of a growing floor. Default 10 s.
     pub fn max_interval(mut self, wait: Duration) -> Self {
         self.max_interval = wait;
         self
     }
 
-    /// How much each wait grows over the last (at least 1). Default 1.5.
+    /// How much the floor grows with each check of the same job (at least 1), to spend fewer
+    /// requests on long jobs. Default 1: the floor stays at
+    /// [`first_check`](Self::first_check).
     pub fn growth(mut self, factor: f64) -> Self {
         self.growth = factor.max(1.0);
         self
@@ -104,19 +121,36 @@ impl PollPolicy {
         self
     }
 
+    /// With a webhook receiver attached, how often a job is still polled, to catch a lost
+    /// delivery. Default 30 s.
+    pub fn safety_net(mut self, every: Duration) -> Self {
+        self.safety_net = every;
+        self
+    }
+
+    /// The polling interval with a webhook receiver attached.
+    #[cfg(feature = "webhook-receiver")]
+    pub(crate) fn get_safety_net(&self) -> Duration {
+        self.safety_net
+    }
+
     /// How long a wait may last in all.
     pub fn get_deadline(&self) -> Duration {
         self.deadline
     }
 
-    /// The `n`th wait (from 0): grown (saturating at the cap, whatever the growth), capped,
-    /// and jittered between half and all of it.
-    fn interval(&self, n: u32) -> Duration {
+    /// The floor after the `n`th check (from 0): grown (saturating at the cap, whatever the
+    /// growth) and capped. No jitter: the scheduler checks one job at a time.
+    pub(crate) fn floor(&self, n: u32) -> Duration {
         let factor = self.growth.powi(i32::try_from(n).unwrap_or(i32::MAX));
         let grown = Duration::try_from_secs_f64(self.first_check.as_secs_f64() * factor)
             .unwrap_or(Duration::MAX);
-        let wait = grown.min(self.max_interval);
-        wait.mul_f64(0.5 + fastrand::f64() / 2.0)
+        grown.min(self.max_interval)
+    }
+
+    /// How long a job may go unchecked before it comes first.
+    pub(crate) fn starvation_bound(&self) -> Duration {
+        self.max_interval.max(self.first_check)
     }
 
     /// When a wait that starts at `start` gives up.
@@ -249,6 +283,7 @@ impl Job {
             polls: 0,
             last: None,
             done: false,
+            ticket: None,
         };
         futures::stream::unfold(start, move |mut poll| {
             let (job, policy) = (job.clone(), policy.clone());
@@ -274,24 +309,29 @@ struct Poll {
     polls: u32,
     last: Option<types::Job>,
     done: bool,
+    /// The wait's place in the client's scheduler, taken at its first poll.
+    ticket: Option<crate::scheduler::Ticket>,
 }
 
 impl Poll {
-    /// Waits (except before the first check), checks, and says what to report: a changed
-    /// state, the end, or nothing new (`None`).
+    /// Waits for the scheduler's turn, checks, and says what to report: a changed state, the
+    /// end, or nothing new (`None`).
     async fn next(&mut self, job: &Job, policy: &PollPolicy) -> Option<Result<types::Job, Error>> {
-        if self.polls > 0 {
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Some(Err(self.timeout(job)));
-            }
-            tokio::time::sleep(policy.interval(self.polls - 1).min(left)).await;
-        }
-        self.polls = self.polls.saturating_add(1);
-        // The deadline bounds the call too: its limiter waits, retries and the answer.
-        let Ok(answer) = tokio::time::timeout_at(self.deadline, job.status()).await else {
+        let ticket = self.ticket.get_or_insert_with(|| {
+            job.client
+                .scheduler()
+                .register(job.kind, &job.id, job.started, policy)
+        });
+        let Ok(permit) = tokio::time::timeout_at(self.deadline, ticket.turn()).await else {
             return Some(Err(self.timeout(job)));
         };
+        self.polls = self.polls.saturating_add(1);
+        // The deadline bounds the call too: its retries and the answer.
+        let check = crate::hooks::with_permit(permit, job.status());
+        let Ok(answer) = tokio::time::timeout_at(self.deadline, check).await else {
+            return Some(Err(self.timeout(job)));
+        };
+        ticket.checked(answer.as_ref().ok());
         let current = match answer {
             Ok(current) => current,
             Err(e) if job.not_visible_yet(&e, policy) => {
@@ -305,13 +345,18 @@ impl Poll {
             }
             Err(e) => {
                 self.done = true;
+                self.ticket = None;
                 return Some(Err(e));
             }
         };
         match &current.status {
-            JobStatus::Completed => self.done = true,
+            JobStatus::Completed => {
+                self.done = true;
+                self.ticket = None;
+            }
             JobStatus::Failed => {
                 self.done = true;
+                self.ticket = None;
                 let message = current
                     .error
                     .clone()
@@ -333,6 +378,7 @@ impl Poll {
 
     fn timeout(&mut self, job: &Job) -> Error {
         self.done = true;
+        self.ticket = None;
         Error::WaitTimeout {
             job_id: job.id.clone(),
             elapsed: self.started.elapsed(),
@@ -381,7 +427,7 @@ mod tests {
                 .growth(growth)
                 .max_interval(Duration::from_secs(10));
             for n in [0, 1, 63, 64, 65, 1_000, u32::MAX] {
-                let wait = policy.interval(n);
+                let wait = policy.floor(n);
                 assert!(
                     wait <= Duration::from_secs(10),
                     "growth {growth}, wait {n}: {wait:?}"

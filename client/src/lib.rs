@@ -18,10 +18,13 @@
 //!   again: a POST or PUT only when it cannot have reached the server or was refused with a 429,
 //!   so no job is started twice ([`Error::is_retryable`] gives the same answer);
 //! - any 2xx is a success, and errors are read by status first, whatever their body;
-//! - jobs that wait ([`Job::wait`], [`Job::updates`]) under a [`PollPolicy`] (first check at
-//!   once, growing to every 10 s, a 10 minute deadline that bounds every call of the wait);
+//! - jobs that wait ([`Job::wait`], [`Job::updates`]) under a [`PollPolicy`], all served by one
+//!   scheduler per client (first check at once, then at most once a second per job with the
+//!   budget other calls leave, spent where a completion is most likely, no job unchecked for more
+//!   than 10 s while the budget allows; a 10 minute deadline that bounds every call of the wait);
 //! - uploads streamed from disk and checked before sending ([`Upload`]);
-//! - one [`Error`] type, webhook verification ([`webhook`]) and typed results ([`results`]).
+//! - one [`Error`] type, webhook verification and an opt-in receiver that ends waits at once
+//!   ([`webhook`]), and typed results ([`results`]).
 
 #![deny(missing_docs)]
 
@@ -44,6 +47,7 @@ mod jobs;
 mod rate_limit;
 pub mod results;
 mod retry;
+mod scheduler;
 mod upload;
 pub mod webhook;
 

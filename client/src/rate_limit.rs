@@ -5,10 +5,16 @@
 //! `X-RateLimit-Remaining` and `X-RateLimit-Reset` headers keep it honest when other processes
 //! share the same key. The API's window is a minute, so a reset the server places further away
 //! than [`MAX_SERVER_WINDOW`] is treated as that far: no header can hold calls for longer.
+//!
+//! Status checks of waiting jobs take their permits as spare budget ([`Limiter::acquire_spare`]):
+//! they step aside whenever another call (an upload, a start, the user's own) is waiting.
 
 use std::{
     collections::VecDeque,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -77,6 +83,12 @@ struct Shared {
     queue: tokio::sync::Mutex<()>,
     /// Wakes the waiting caller when a request finishes.
     finished: Notify,
+    /// How many ordinary callers are waiting for a permit: spare callers yield to them.
+    urgent: AtomicUsize,
+    /// Wakes spare callers when an ordinary caller starts waiting.
+    urgent_arrived: Notify,
+    /// Wakes spare callers when no ordinary caller is waiting any more.
+    calm: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -137,6 +149,9 @@ impl Limiter {
                 state: Mutex::new(State::default()),
                 queue: tokio::sync::Mutex::new(()),
                 finished: Notify::new(),
+                urgent: AtomicUsize::new(0),
+                urgent_arrived: Notify::new(),
+                calm: Notify::new(),
             })
         });
         Self { inner }
@@ -154,6 +169,7 @@ impl Limiter {
         // A request dearer than the whole limit could never fit a server window either: it is
         // let through once the window is entirely free.
         let cost = (cost as usize).clamp(1, shared.limit);
+        let _urgent = Urgent::new(shared);
         let _turn = shared.queue.lock().await;
         let mut permit = Permit {
             shared: Some(shared.clone()),
@@ -169,6 +185,50 @@ impl Limiter {
             }
         }
         permit
+    }
+
+    /// Waits for a permit that no ordinary caller wants: whenever one waits, this steps aside
+    /// until it has been served.
+    pub(crate) async fn acquire_spare(&self) -> Permit {
+        let Some(shared) = &self.inner else {
+            return Permit {
+                shared: None,
+                ids: Vec::new(),
+            };
+        };
+        loop {
+            let calm = shared.calm.notified();
+            if shared.urgent.load(Ordering::SeqCst) > 0 {
+                calm.await;
+                continue;
+            }
+            let turn = shared.queue.lock().await;
+            let arrived = shared.urgent_arrived.notified();
+            futures::pin_mut!(arrived);
+            arrived.as_mut().enable();
+            while shared.urgent.load(Ordering::SeqCst) == 0 {
+                let taken = shared
+                    .lock()
+                    .take(shared.limit, shared.window, Instant::now());
+                match taken {
+                    Take::Granted(id) => {
+                        return Permit {
+                            shared: Some(shared.clone()),
+                            ids: vec![id],
+                        };
+                    }
+                    Take::WaitUntil(until) => tokio::select! {
+                        () = tokio::time::sleep_until(until) => {}
+                        () = arrived.as_mut() => break,
+                    },
+                    Take::WaitForAnswer => tokio::select! {
+                        () = shared.finished.notified() => {}
+                        () = arrived.as_mut() => break,
+                    },
+                }
+            }
+            drop(turn);
+        }
     }
 
     /// Learns from a response's rate-limit headers: never send more than the API says are
@@ -192,6 +252,39 @@ impl Limiter {
                 resets_at: Instant::now() + crate::retry::until_unix(reset).min(MAX_SERVER_WINDOW),
             });
         }
+    }
+}
+
+/// Counts an ordinary caller as waiting while it lives.
+struct Urgent<'a>(&'a Shared);
+
+impl<'a> Urgent<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        shared.urgent.fetch_add(1, Ordering::SeqCst);
+        shared.urgent_arrived.notify_waiters();
+        Self(shared)
+    }
+}
+
+impl Drop for Urgent<'_> {
+    fn drop(&mut self) {
+        if self.0.urgent.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.calm.notify_waiters();
+        }
+    }
+}
+
+impl Permit {
+    /// Gives the permit back without having sent anything: its slots are free at once.
+    pub(crate) fn release_unused(mut self) {
+        let Some(shared) = self.shared.take() else {
+            return;
+        };
+        shared
+            .lock()
+            .recent
+            .retain(|slot| !self.ids.contains(&slot.id));
+        shared.finished.notify_one();
     }
 }
 
@@ -354,6 +447,35 @@ mod tests {
                 start.elapsed()
             );
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn spare_callers_step_aside_for_ordinary_ones() {
+        let limiter = Limiter::new(RateLimit::new(1, 10 * SECOND));
+        drop(limiter.acquire(1).await);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let spare = {
+            let (limiter, order) = (limiter.clone(), order.clone());
+            tokio::spawn(async move {
+                let _permit = limiter.acquire_spare().await;
+                order.lock().unwrap().push("spare");
+            })
+        };
+        // The spare caller is waiting for the window when the ordinary one arrives.
+        tokio::time::sleep(SECOND).await;
+        drop(limiter.acquire(1).await);
+        order.lock().unwrap().push("ordinary");
+        spare.await.unwrap();
+        assert_eq!(*order.lock().unwrap(), ["ordinary", "spare"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unused_permit_frees_its_slot_at_once() {
+        let limiter = Limiter::new(RateLimit::new(1, 10 * SECOND));
+        let start = Instant::now();
+        limiter.acquire_spare().await.release_unused();
+        drop(limiter.acquire(1).await);
+        assert_eq!(start.elapsed(), Duration::ZERO);
     }
 
     #[tokio::test]

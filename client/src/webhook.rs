@@ -20,6 +20,11 @@
 
 use std::fmt;
 
+#[cfg(feature = "webhook-receiver")]
+mod receiver;
+#[cfg(feature = "webhook-receiver")]
+pub use receiver::{Listener, Receiver};
+
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,9 @@ use std::{
 };
 
 use futures::StreamExt;
-use invaro::{Client, DocumentKind, Job, MAX_FILE_BYTES, ParsedDocument, Upload, generated::types};
+use invaro::{
+    Client, DocumentKind, Job, MAX_FILE_BYTES, ParsedDocument, Upload, generated::types, webhook,
+};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -35,7 +37,7 @@ pub async fn run(ctx: &Ctx, args: ParseArgs) -> Result<(), Failure> {
         }
         None => None,
     };
-    let client = ctx.client()?;
+    let (client, _listener) = client_for(ctx, &args).await?;
     let kind = args.kind.into();
     let wait = (!args.no_wait).then(|| Deadline::after(args.timeout));
     let items = files
@@ -54,6 +56,27 @@ pub async fn run(ctx: &Ctx, args: ParseArgs) -> Result<(), Failure> {
         })
         .await
         .finish(ctx)
+}
+
+/// The command's client and, with `--webhook-listen`, the listener it receives webhooks on
+/// (kept until the command ends).
+async fn client_for(
+    ctx: &Ctx,
+    args: &ParseArgs,
+) -> Result<(Client, Option<webhook::Listener>), Failure> {
+    let Some(addr) = &args.webhook_listen else {
+        return Ok((ctx.client()?, None));
+    };
+    let secret = args.webhook_secret.as_deref().unwrap_or_default();
+    let verifier = webhook::Verifier::new(secret)
+        .map_err(|e| Failure::usage(format!("--webhook-secret: {e}")))?;
+    let receiver = webhook::Receiver::new(verifier);
+    let listener = webhook::Listener::bind(addr.as_str(), receiver.clone())
+        .await
+        .map_err(|e| Failure::usage(format!("--webhook-listen {addr}: cannot listen: {e}")))?;
+    let url = args.webhook_url.clone().unwrap_or_else(|| listener.url());
+    let client = ctx.builder()?.webhooks(&receiver, url).build()?;
+    Ok((client, Some(listener)))
 }
 
 /// A file that passed [`check_file`].

@@ -35,6 +35,26 @@ fn parse_prints_the_result_and_its_json_reads_back() {
 }
 
 #[test]
+fn parse_with_a_webhook_listener_is_told_of_the_result() {
+    let api = Api::with_timings(invaro_sandbox::JobTimings {
+        pending: std::time::Duration::from_millis(200),
+        processing: std::time::Duration::from_millis(200),
+    });
+    let invoice = api.invoice("invoice.pdf");
+    // Polling slows to every 30 s with a listener: within the timeout only the delivery can
+    // end the wait.
+    let out = run(api
+        .cmd()
+        .args(["--json", "parse", "--kind", "invoice", "--timeout", "20s"])
+        .args(["--webhook-listen", "127.0.0.1:0"])
+        .args(["--webhook-secret", invaro_sandbox::DEFAULT_WEBHOOK_SECRET])
+        .arg(&invoice))
+    .code(0);
+    assert_eq!(out.json()[0]["status"], "done", "{}", out.stdout);
+    assert!(api.stats().webhooks_delivered >= 1);
+}
+
+#[test]
 fn parse_runs_several_files_and_saves_each_result() {
     let api = Api::start();
     let a = api.invoice("a.pdf");

@@ -1,0 +1,676 @@
+//! The one scheduler behind every wait of a [`crate::Client`] and its clones: it decides which
+//! waiting job is checked next, with the rate budget the client's other calls leave.
+//!
+//! Each wait registers a [`Ticket`] and asks it for a [`turn`](Ticket::turn) before every status
+//! check. Whichever wait is asking takes the dispatcher's seat for one round: it waits until some
+//! job may be checked (no job more often than its floor, [`crate::PollPolicy::first_check`]),
+//! takes a spare permit from the limiter (so uploads, starts and the user's calls go first), and
+//! hands it to the job most likely to have finished:
+//! - a job a verified webhook reported on, at once;
+//! - a job not checked for the starvation bound ([`crate::PollPolicy::max_interval`]), oldest
+//!   check first, so none starves while the budget allows;
+//! - otherwise the job whose completion since its last check is most probable: from its own
+//!   `progress` when the server reports it, else from how long jobs of its kind took that this
+//!   client saw finish, else (knowing nothing) from its age alone.
+//!
+//! Dropping a wait drops its ticket: its checks stop, and a permit handed to it is given back.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use tokio::{sync::Notify, time::Instant};
+
+use crate::{DocumentKind, JobStatus, PollPolicy, generated::types, rate_limit::Limiter};
+
+/// How many finished jobs of each kind the scheduler remembers the durations of.
+const LEARNED: usize = 64;
+
+/// The shared scheduler: cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Scheduler {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    limiter: Limiter,
+    board: Mutex<Board>,
+    /// Held by the wait that dispatches the next turn.
+    seat: tokio::sync::Mutex<()>,
+    /// Wakes the dispatcher: a wait asks for a turn, a check ended, a push arrived.
+    changed: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Board {
+    next_id: u64,
+    waits: HashMap<u64, Entry>,
+    /// Durations of jobs seen finishing, by kind, oldest first.
+    learned: HashMap<DocumentKind, VecDeque<Duration>>,
+    /// With a webhook receiver attached, the slowest polling rate (the safety net).
+    safety_net: Option<Duration>,
+    /// Jobs reported finished before anyone waited on them (a wait registered later checks
+    /// them at once), newest last.
+    early_pushes: VecDeque<String>,
+}
+
+/// How many early pushes the scheduler remembers.
+#[cfg(feature = "webhook-receiver")]
+const EARLY_PUSHES: usize = 256;
+
+/// One registered wait.
+#[derive(Debug)]
+struct Entry {
+    /// The job (webhook events name it).
+    #[cfg(feature = "webhook-receiver")]
+    job_id: String,
+    kind: DocumentKind,
+    /// When the job started (or, for a resumed job, when the wait began).
+    born: Instant,
+    /// Whether `born` is the job's real start: only then does its duration teach anything.
+    started_here: bool,
+    last_check: Option<Instant>,
+    checks: u32,
+    /// Whether the wait is asking for a turn now.
+    asking: bool,
+    /// A permit handed to the wait, not yet taken.
+    grant: Option<crate::rate_limit::Permit>,
+    woken: Arc<Notify>,
+    /// The last reported progress (0 to 100) and when it was seen.
+    progress: Option<(f64, Instant)>,
+    /// A verified webhook reported on the job since its last check.
+    pushed: bool,
+    policy: PollPolicy,
+}
+
+impl Scheduler {
+    pub(crate) fn new(limiter: Limiter) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                limiter,
+                board: Mutex::new(Board::default()),
+                seat: tokio::sync::Mutex::new(()),
+                changed: Notify::new(),
+            }),
+        }
+    }
+
+    /// Registers a wait on `job_id`, started at `started` if this client started it.
+    pub(crate) fn register(
+        &self,
+        kind: DocumentKind,
+        job_id: &str,
+        started: Option<Instant>,
+        policy: &PollPolicy,
+    ) -> Ticket {
+        let woken = Arc::new(Notify::new());
+        let mut board = self.shared.lock();
+        board.next_id += 1;
+        let id = board.next_id;
+        let pushed = board.early_pushes.iter().any(|early| early == job_id);
+        board.waits.insert(
+            id,
+            Entry {
+                #[cfg(feature = "webhook-receiver")]
+                job_id: job_id.to_owned(),
+                kind,
+                born: started.unwrap_or_else(Instant::now),
+                started_here: started.is_some(),
+                last_check: None,
+                checks: 0,
+                asking: false,
+                grant: None,
+                woken: woken.clone(),
+                progress: None,
+                pushed,
+                policy: policy.clone(),
+            },
+        );
+        Ticket {
+            shared: self.shared.clone(),
+            id,
+            woken,
+        }
+    }
+
+    /// A verified webhook event about `job_id`: if it is `terminal`, its waits check it at
+    /// once. `progress` is what the event reported, if anything.
+    #[cfg(feature = "webhook-receiver")]
+    pub(crate) fn push(&self, job_id: &str, progress: Option<f64>, terminal: bool) {
+        let now = Instant::now();
+        let mut board = self.shared.lock();
+        if terminal {
+            if board.early_pushes.len() == EARLY_PUSHES {
+                board.early_pushes.pop_front();
+            }
+            board.early_pushes.push_back(job_id.to_owned());
+        }
+        for entry in board.waits.values_mut().filter(|e| e.job_id == job_id) {
+            entry.pushed |= terminal;
+            if let Some(p) = progress.filter(|p| p.is_finite()) {
+                entry.progress = Some((p, now));
+            }
+        }
+        drop(board);
+        self.shared.changed.notify_waiters();
+    }
+
+    /// A reference that does not keep the scheduler alive (for a webhook receiver).
+    #[cfg(feature = "webhook-receiver")]
+    pub(crate) fn downgrade(&self) -> WeakScheduler {
+        WeakScheduler(Arc::downgrade(&self.shared))
+    }
+
+    /// From now on a webhook receiver reports completions: polling slows to `every`.
+    #[cfg(feature = "webhook-receiver")]
+    pub(crate) fn set_safety_net(&self, every: Duration) {
+        self.shared.lock().safety_net = Some(every);
+        self.shared.changed.notify_waiters();
+    }
+}
+
+/// A scheduler that may be gone.
+#[cfg(feature = "webhook-receiver")]
+#[derive(Debug)]
+pub(crate) struct WeakScheduler(std::sync::Weak<Shared>);
+
+#[cfg(feature = "webhook-receiver")]
+impl WeakScheduler {
+    /// The scheduler, if its client still exists.
+    pub(crate) fn upgrade(&self) -> Option<Scheduler> {
+        self.0.upgrade().map(|shared| Scheduler { shared })
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Board> {
+        // The board holds plain bookkeeping: a panic elsewhere cannot leave it inconsistent.
+        self.board
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// One dispatcher round: waits until some asking job may be checked, takes a spare
+    /// permit, and hands it to the best job.
+    async fn dispatch(&self) {
+        loop {
+            self.until_someone_is_due().await;
+            let permit = self.limiter.acquire_spare().await;
+            let now = Instant::now();
+            let mut board = self.lock();
+            let Some(id) = board.best(now) else {
+                // The job that was due stopped waiting meanwhile.
+                drop(board);
+                permit.release_unused();
+                continue;
+            };
+            let entry = board
+                .waits
+                .get_mut(&id)
+                .expect("best names a registered wait");
+            entry.grant = Some(permit);
+            entry.woken.notify_one();
+            return;
+        }
+    }
+
+    async fn until_someone_is_due(&self) {
+        loop {
+            let changed = self.changed.notified();
+            futures::pin_mut!(changed);
+            changed.as_mut().enable();
+            let now = Instant::now();
+            let next = self.lock().next_due();
+            match next {
+                Some(due) if due <= now => return,
+                Some(due) => tokio::select! {
+                    () = tokio::time::sleep_until(due) => {}
+                    () = changed => {}
+                },
+                None => changed.await,
+            }
+        }
+    }
+}
+
+impl Board {
+    /// When the first asking job may be checked.
+    fn next_due(&self) -> Option<Instant> {
+        let safety_net = self.safety_net;
+        self.waits
+            .values()
+            .filter(|e| e.asking && e.grant.is_none())
+            .map(|e| e.due(safety_net))
+            .min()
+    }
+
+    /// The asking job, due now, to check first.
+    fn best(&self, now: Instant) -> Option<u64> {
+        self.waits
+            .iter()
+            .filter(|(_, e)| e.asking && e.grant.is_none() && e.due(self.safety_net) <= now)
+            .map(|(id, e)| (*id, self.score(e, now)))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(id, _)| id)
+    }
+
+    /// How much checking `entry` now is worth: a push above a starving job above the
+    /// probability that it finished since its last check.
+    fn score(&self, entry: &Entry, now: Instant) -> f64 {
+        if entry.pushed {
+            return 1e9;
+        }
+        let since = now.saturating_duration_since(entry.last_check.unwrap_or(entry.born));
+        if since >= entry.starvation_bound(self.safety_net) {
+            return 1e6 + since.as_secs_f64();
+        }
+        let age = now.saturating_duration_since(entry.born).as_secs_f64();
+        let checked_at = entry.last_check.map_or(0.0, |t| {
+            t.saturating_duration_since(entry.born).as_secs_f64()
+        });
+        match (entry.progress, self.learned.get(&entry.kind)) {
+            (Some((progress, seen)), _) if progress > 0.0 && progress < 100.0 => {
+                let seen_at = seen.saturating_duration_since(entry.born).as_secs_f64();
+                let total = seen_at * 100.0 / progress;
+                by_expected_end(total, checked_at, age)
+            }
+            (_, Some(durations)) if !durations.is_empty() => {
+                finished_between(durations, checked_at, age)
+            }
+            _ => age_alone(checked_at, age),
+        }
+    }
+}
+
+/// The chance that a job expected to take `total` seconds finished between ages `from` and `to`.
+fn by_expected_end(total: f64, from: f64, to: f64) -> f64 {
+    if to >= total {
+        return 1.0;
+    }
+    ((to - from) / (total - from).max(f64::EPSILON)).clamp(0.0, 1.0)
+}
+
+/// The chance that a job finished between ages `from` and `to`, knowing only that it ran until
+/// `from`: with no scale to go by, a job is as likely to last twice as long as it has so far.
+fn age_alone(from: f64, to: f64) -> f64 {
+    if to <= 0.0 {
+        return 1.0;
+    }
+    ((to - from) / to).clamp(0.0, 1.0)
+}
+
+/// The chance that a job finished between ages `from` and `to`, given it ran until `from` and
+/// jobs of its kind took `durations`. One sample's weight is kept for jobs slower than any seen
+/// yet, spread as [`age_alone`], so an overdue job still draws checks.
+fn finished_between(durations: &VecDeque<Duration>, from: f64, to: f64) -> f64 {
+    let n = durations.len() as f64 + 1.0;
+    let share = |t: f64| durations.iter().filter(|d| d.as_secs_f64() <= t).count() as f64 / n;
+    let (before, by_now) = (share(from), share(to));
+    let left = 1.0 - before;
+    let tail = age_alone(from.max(durations_max(durations)), to.max(from)) / n;
+    ((by_now - before + tail) / left).clamp(0.0, 1.0)
+}
+
+fn durations_max(durations: &VecDeque<Duration>) -> f64 {
+    durations
+        .iter()
+        .map(Duration::as_secs_f64)
+        .fold(0.0, f64::max)
+}
+
+impl Entry {
+    /// When this job may be checked next.
+    fn due(&self, safety_net: Option<Duration>) -> Instant {
+        let Some(last) = self.last_check else {
+            return self.born;
+        };
+        if self.pushed {
+            return last;
+        }
+        let floor = self.policy.floor(self.checks.saturating_sub(1));
+        let floor = safety_net.map_or(floor, |net| floor.max(net));
+        crate::jobs::far_after(last, floor)
+    }
+
+    /// How long this job may go unchecked before it comes first.
+    fn starvation_bound(&self, safety_net: Option<Duration>) -> Duration {
+        let bound = self.policy.starvation_bound();
+        safety_net.map_or(bound, |net| bound.max(net))
+    }
+}
+
+/// One wait's place in the scheduler; dropping it stops the wait's checks.
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    shared: Arc<Shared>,
+    id: u64,
+    woken: Arc<Notify>,
+}
+
+impl Ticket {
+    /// Waits until the scheduler picks this job, and returns the permit its check runs on.
+    pub(crate) async fn turn(&self) -> crate::rate_limit::Permit {
+        let _asking = Asking::new(self);
+        loop {
+            let woken = self.woken.notified();
+            futures::pin_mut!(woken);
+            woken.as_mut().enable();
+            if let Some(permit) = self.take_grant() {
+                return permit;
+            }
+            tokio::select! {
+                biased;
+                () = woken => {}
+                seat = self.shared.seat.lock() => {
+                    // A turn handed over while the seat came free is taken, not sat on.
+                    if let Some(permit) = self.take_grant() {
+                        return permit;
+                    }
+                    self.shared.dispatch().await;
+                    drop(seat);
+                }
+            }
+        }
+    }
+
+    fn take_grant(&self) -> Option<crate::rate_limit::Permit> {
+        let mut board = self.shared.lock();
+        let entry = board.waits.get_mut(&self.id)?;
+        let permit = entry.grant.take()?;
+        entry.pushed = false;
+        Some(permit)
+    }
+
+    /// Records a check's answer (`None` for a check that failed).
+    pub(crate) fn checked(&self, answer: Option<&types::Job>) {
+        let now = Instant::now();
+        let mut board = self.shared.lock();
+        let Some(entry) = board.waits.get_mut(&self.id) else {
+            return;
+        };
+        entry.last_check = Some(now);
+        entry.checks = entry.checks.saturating_add(1);
+        let Some(job) = answer else { return };
+        if let Some(progress) = job.progress.filter(|p| p.is_finite()) {
+            entry.progress = Some((progress, now));
+        }
+        if job.status == JobStatus::Completed {
+            let took =
+                server_duration(job).or_else(|| entry.started_here.then(|| now - entry.born));
+            let kind = entry.kind;
+            if let Some(took) = took {
+                let learned = board.learned.entry(kind).or_default();
+                if learned.len() == LEARNED {
+                    learned.pop_front();
+                }
+                learned.push_back(took);
+            }
+        }
+    }
+}
+
+/// How long the server says the job took, from its own timestamps.
+fn server_duration(job: &types::Job) -> Option<Duration> {
+    let (created, updated) = (job.created_at?, job.updated_at?);
+    (updated - created).to_std().ok()
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let entry = self.shared.lock().waits.remove(&self.id);
+        if let Some(permit) = entry.and_then(|e| e.grant) {
+            permit.release_unused();
+        }
+        self.shared.changed.notify_waiters();
+    }
+}
+
+/// Marks a wait as asking for a turn while it lives; a permit handed to it too late is given
+/// back.
+struct Asking<'a>(&'a Ticket);
+
+impl<'a> Asking<'a> {
+    fn new(ticket: &'a Ticket) -> Self {
+        if let Some(entry) = ticket.shared.lock().waits.get_mut(&ticket.id) {
+            entry.asking = true;
+        }
+        ticket.shared.changed.notify_waiters();
+        Self(ticket)
+    }
+}
+
+impl Drop for Asking<'_> {
+    fn drop(&mut self) {
+        let grant = self
+            .0
+            .shared
+            .lock()
+            .waits
+            .get_mut(&self.0.id)
+            .and_then(|entry| {
+                entry.asking = false;
+                entry.grant.take()
+            });
+        if let Some(permit) = grant {
+            permit.release_unused();
+            self.0.shared.changed.notify_waiters();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RateLimit;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    fn policy() -> PollPolicy {
+        PollPolicy::default()
+            .first_check(SECOND)
+            .max_interval(10 * SECOND)
+    }
+
+    fn finished(ticket: &Ticket) {
+        ticket.checked(None);
+    }
+
+    /// A scheduler whose limiter allows one request every `every`.
+    fn tight(every: Duration) -> Scheduler {
+        Scheduler::new(Limiter::new(RateLimit::new(1, every)))
+    }
+
+    /// Which of `tickets` gets the next turn.
+    async fn next_of(tickets: &[&Ticket]) -> usize {
+        let turns = tickets.iter().enumerate().map(|(i, ticket)| {
+            Box::pin(async move {
+                drop(ticket.turn().await);
+                i
+            })
+        });
+        let (first, _, _) = futures::future::select_all(turns).await;
+        first
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_job_that_should_have_finished_is_checked_before_one_that_should_not() {
+        let scheduler = tight(5 * SECOND);
+        // The budget is spent until 5 s: by then both jobs ask for a turn.
+        drop(scheduler.shared.limiter.acquire(1).await);
+        // This client has seen invoices take 3 s.
+        scheduler.shared.lock().learned.insert(
+            DocumentKind::Invoice,
+            std::iter::repeat_n(3 * SECOND, 5).collect(),
+        );
+        let old = scheduler.register(
+            DocumentKind::Invoice,
+            "old",
+            Some(Instant::now()),
+            &policy(),
+        );
+        tokio::time::sleep(2 * SECOND).await;
+        let young = scheduler.register(
+            DocumentKind::Invoice,
+            "young",
+            Some(Instant::now()),
+            &policy(),
+        );
+        finished(&old);
+        finished(&young);
+        tokio::time::sleep(2 * SECOND).await;
+        // "old" is 4 s old, past every duration seen; "young" is 2 s old, short of all.
+        assert_eq!(next_of(&[&young, &old]).await, 1);
+        assert_eq!(next_of(&[&old, &young]).await, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reported_progress_points_at_the_job_about_to_finish() {
+        let scheduler = tight(5 * SECOND);
+        drop(scheduler.shared.limiter.acquire(1).await);
+        let start = Instant::now();
+        let slow = scheduler.register(DocumentKind::Statement, "slow", Some(start), &policy());
+        let fast = scheduler.register(DocumentKind::Statement, "fast", Some(start), &policy());
+        tokio::time::sleep(2 * SECOND).await;
+        let at = |progress| types::Job {
+            created_at: None,
+            error: None,
+            file_id: None,
+            job_id: String::new(),
+            progress: Some(progress),
+            result: None,
+            results: None,
+            status: JobStatus::Processing,
+            updated_at: None,
+        };
+        slow.checked(Some(&at(10.0)));
+        fast.checked(Some(&at(90.0)));
+        tokio::time::sleep(SECOND).await;
+        assert_eq!(next_of(&[&slow, &fast]).await, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_job_starves_while_the_budget_allows() {
+        // One check a second for five jobs that all look equally unlikely to be done (jobs of
+        // their kind took 100 s): the first would win every tie, yet each of the others is
+        // still checked at least every max_interval (10 s), plus at most one budget slot for
+        // each job that came due at the same time.
+        let scheduler = tight(SECOND);
+        scheduler
+            .shared
+            .lock()
+            .learned
+            .insert(DocumentKind::Invoice, [100 * SECOND].into_iter().collect());
+        let start = Instant::now();
+        let tickets: Vec<_> = (0..5)
+            .map(|n| {
+                scheduler.register(
+                    DocumentKind::Invoice,
+                    &format!("job{n}"),
+                    Some(start),
+                    &policy(),
+                )
+            })
+            .collect();
+        let refs: Vec<&Ticket> = tickets.iter().collect();
+        let mut last_seen = [start; 5];
+        while start.elapsed() < 60 * SECOND {
+            let picked = next_of(&refs).await;
+            refs[picked].checked(None);
+            let now = Instant::now();
+            assert!(
+                now - last_seen[picked] <= 15 * SECOND,
+                "job{picked} waited {:?}",
+                now - last_seen[picked]
+            );
+            last_seen[picked] = now;
+        }
+        for (n, seen) in last_seen.iter().enumerate() {
+            assert!(
+                seen.elapsed() <= 15 * SECOND,
+                "job{n} last checked {:?} ago",
+                seen.elapsed()
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_job_with_a_free_budget_is_checked_at_the_floor() {
+        let scheduler = Scheduler::new(Limiter::new(RateLimit::default()));
+        let ticket = scheduler.register(
+            DocumentKind::Invoice,
+            "one",
+            Some(Instant::now()),
+            &policy(),
+        );
+        let start = Instant::now();
+        for n in 0..5u32 {
+            drop(ticket.turn().await);
+            ticket.checked(None);
+            assert_eq!(start.elapsed(), n * SECOND);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_wait_gets_no_more_turns() {
+        let scheduler = tight(10 * SECOND);
+        drop(scheduler.shared.limiter.acquire(1).await);
+        let gone = scheduler.register(
+            DocumentKind::Invoice,
+            "gone",
+            Some(Instant::now()),
+            &policy(),
+        );
+        let kept = scheduler.register(
+            DocumentKind::Invoice,
+            "kept",
+            Some(Instant::now()),
+            &policy(),
+        );
+        // "gone" asks first and would get the slot that frees at 10 s, but is dropped at 5 s.
+        let asking = tokio::spawn(async move {
+            drop(gone.turn().await);
+            unreachable!("the wait was dropped before its turn");
+        });
+        tokio::time::sleep(5 * SECOND).await;
+        asking.abort();
+        assert!(asking.await.unwrap_err().is_cancelled());
+        assert_eq!(scheduler.shared.lock().waits.len(), 1);
+        let start = Instant::now();
+        drop(kept.turn().await);
+        assert_eq!(
+            start.elapsed(),
+            5 * SECOND,
+            "the slot at 10 s went to the wait still asking"
+        );
+    }
+
+    #[cfg(feature = "webhook-receiver")]
+    #[tokio::test(start_paused = true)]
+    async fn a_push_comes_first_and_skips_the_floor() {
+        let scheduler = Scheduler::new(Limiter::new(RateLimit::default()));
+        scheduler.set_safety_net(30 * SECOND);
+        let ticket = scheduler.register(
+            DocumentKind::Invoice,
+            "job",
+            Some(Instant::now()),
+            &policy(),
+        );
+        drop(ticket.turn().await);
+        ticket.checked(None);
+        let start = Instant::now();
+        let pusher = scheduler.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(2 * SECOND).await;
+            pusher.push("job", None, true);
+        });
+        drop(ticket.turn().await);
+        assert_eq!(
+            start.elapsed(),
+            2 * SECOND,
+            "woken by the push, not the 30 s safety net"
+        );
+    }
+}
