@@ -111,7 +111,7 @@ impl PollPolicy {
 
     /// The `n`th wait (from 0): grown (saturating at the cap, whatever the growth), capped,
     /// and jittered between half and all of it.
-    fn interval(&self, n: u32) -> Duration {
+    pub(crate) fn interval(&self, n: u32) -> Duration {
         let factor = self.growth.powi(i32::try_from(n).unwrap_or(i32::MAX));
         let grown = Duration::try_from_secs_f64(self.first_check.as_secs_f64() * factor)
             .unwrap_or(Duration::MAX);

@@ -51,6 +51,7 @@ pub(crate) async fn receive(
             .charge(&bucket.0, extra)
             .map_err(|quota| ApiError::rate_limited(quota.retry_after))?;
     }
+    super::stats::record_uploads(state, files.iter().map(|file| &file.bytes));
     let mut store = state.store();
     Ok(files
         .into_iter()
