@@ -626,10 +626,14 @@ async fn hash(path: &Path) -> Result<(u64, String), Error> {
     Ok((size, hex::encode(hasher.finalize())))
 }
 
-/// Writes `text` and a newline to `path` atomically.
+/// Writes `text` and a newline to `path` atomically, removing what a run killed while saving
+/// it left behind (the journal's lock says no one else saves there).
 async fn save(path: &Path, text: &str) -> Result<(), Error> {
     let (path, content) = (path.to_path_buf(), format!("{text}\n"));
-    tokio::task::spawn_blocking(move || crate::files::write_atomic(&path, content.as_bytes()))
-        .await
-        .map_err(|e| Error::invalid("result", format!("the writing task failed: {e}")))?
+    tokio::task::spawn_blocking(move || {
+        crate::files::remove_partials(&path);
+        crate::files::write_atomic(&path, content.as_bytes())
+    })
+    .await
+    .map_err(|e| Error::invalid("result", format!("the writing task failed: {e}")))?
 }
