@@ -329,13 +329,22 @@ async fn a_job_that_failed_is_final_and_a_refused_upload_is_tried_again() {
     let failing = dir.path().join("fail-me.pdf");
     std::fs::write(&failing, samples::INVOICE_PDF).unwrap();
     let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    let missing = dir.path().join("gone.pdf");
     for _ in 0..2 {
         let rows = Batch::new(&client, &journal, DocumentKind::Invoice)
-            .run(vec![Item::new(&failing)])
+            .run(vec![Item::new(&failing), Item::new(&missing)])
             .await
             .unwrap();
         assert_eq!(rows[0].state, State::Failed);
         assert!(rows[0].is_final());
+        // A file that cannot be read fails alone, and is tried again by the next run.
+        assert_eq!(rows[1].state, State::Failed);
+        assert!(!rows[1].is_final());
+        assert!(
+            rows[1].error.as_ref().unwrap().contains("gone.pdf"),
+            "{:?}",
+            rows[1]
+        );
     }
     assert_eq!(
         sandbox.stats().jobs_created,

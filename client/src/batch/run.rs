@@ -161,17 +161,19 @@ impl<'a> Batch<'a> {
             .deadline
             .unwrap_or_else(|| self.client.config().poll.get_deadline());
         let deadline = far_after(Instant::now(), wait);
-        let mut entries = Vec::with_capacity(items.len());
+        let (mut entries, mut todo) = (Vec::with_capacity(items.len()), Vec::new());
         for item in &items {
-            entries.push(self.register(item).await?);
+            if let Some(entry) = self.register(item).await? {
+                entries.push(entry);
+                todo.push(item);
+            }
         }
         self.find_uploads(&mut entries).await?;
-        let results: Vec<Result<(), Error>> =
-            futures::stream::iter(entries.into_iter().zip(&items))
-                .map(|(entry, item)| self.drive(entry, item, deadline))
-                .buffer_unordered(self.concurrency)
-                .collect()
-                .await;
+        let results: Vec<Result<(), Error>> = futures::stream::iter(entries.into_iter().zip(todo))
+            .map(|(entry, item)| self.drive(entry, item, deadline))
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
         results.into_iter().collect::<Result<(), Error>>()?;
         let mut rows = Vec::with_capacity(items.len());
         for item in &items {
@@ -183,16 +185,27 @@ impl<'a> Batch<'a> {
     }
 
     /// The item's row: the journal's when the file is the same (content and kind), else a
-    /// new one (a changed file is parsed again).
-    async fn register(&self, item: &Item) -> Result<Entry, Error> {
-        let (size, sha256) = hash(&item.path).await?;
+    /// new one (a changed file is parsed again). A file that cannot be read is recorded as
+    /// failed (its row kept, if it had one) and left out of this run: `None`.
+    async fn register(&self, item: &Item) -> Result<Option<Entry>, Error> {
         let known = self.journal.get(&item.path)?;
+        let (size, sha256) = match hash(&item.path).await {
+            Ok(hashed) => hashed,
+            Err(e) => {
+                let mut entry = known
+                    .unwrap_or_else(|| Entry::new(item.path.clone(), 0, String::new(), self.kind));
+                if !entry.is_final() {
+                    self.fail(&mut entry, e.to_string())?;
+                }
+                return Ok(None);
+            }
+        };
         if let Some(entry) = known.filter(|e| e.sha256 == sha256 && e.kind == self.kind) {
-            return Ok(entry);
+            return Ok(Some(entry));
         }
         let entry = Entry::new(item.path.clone(), size, sha256, self.kind);
         self.journal.put(&entry)?;
-        Ok(entry)
+        Ok(Some(entry))
     }
 
     /// Takes `entry` from its state to its end, or to a step in doubt.
