@@ -4,7 +4,7 @@
 //! progenitor gives the generated `Client` an inner value of type [`Hooks`] and calls the
 //! [`ClientHooks`] methods implemented here for every operation; the hand-written uploads call
 //! `Hooks::send` directly, so both go through the same code and the same retry classifier
-//! ([`crate::retry::may_resend`]).
+//! (`retry::may_resend`).
 
 use std::{
     cell::Cell,
