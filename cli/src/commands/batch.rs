@@ -54,7 +54,18 @@ pub fn default_journal(dir: &Path) -> PathBuf {
 /// Runs `invaro batch`.
 pub async fn run(ctx: &Ctx, batch: Batch<'_>) -> Result<(), Failure> {
     let (todo, skipped) = scan(batch.dir, batch.journal)?;
-    let journal = Journal::open(batch.journal)?;
+    let journal = Journal::open(batch.journal).map_err(|e| {
+        let unusable = matches!(e, invaro::Error::Journal { .. });
+        let failure = Failure::from(e);
+        if unusable {
+            Failure::new(
+                failure.exit,
+                format!("{failure}; choose another place with --journal PATH"),
+            )
+        } else {
+            failure
+        }
+    })?;
     let known: HashSet<PathBuf> = journal.entries()?.into_iter().map(|e| e.path).collect();
     let targets = match batch.out {
         Some(dir) => {
