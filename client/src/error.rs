@@ -224,17 +224,8 @@ pub(crate) struct Attempted {
 }
 
 impl Attempted {
-    fn method(self) -> reqwest::Method {
-        // Only the distinction matters to the classifier.
-        if self.repeat_safe {
-            reqwest::Method::GET
-        } else {
-            reqwest::Method::POST
-        }
-    }
-
     fn may_resend(self, status: StatusCode) -> bool {
-        retry::may_resend(&self.method(), Outcome::Status(status))
+        retry::may_resend(self.repeat_safe, Outcome::Status(status))
     }
 }
 
@@ -319,7 +310,7 @@ impl Error {
 
     /// A transport failure of a call sent as `context` describes.
     pub(crate) fn transport(source: reqwest::Error, context: Attempted) -> Self {
-        let resend_safe = retry::may_resend(&context.method(), Outcome::of_transport(&source));
+        let resend_safe = retry::may_resend(context.repeat_safe, Outcome::of_transport(&source));
         Self::Transport {
             source,
             resend_safe,

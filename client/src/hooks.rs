@@ -119,7 +119,8 @@ impl Hooks {
         let first = make();
         let method = first.method().clone();
         let url = first.url().clone();
-        record(|last| last.repeat_safe = retry::repeat_safe(&method));
+        let repeat_safe = retry::repeat_safe(&method);
+        record(|last| last.repeat_safe = repeat_safe);
         let started = Instant::now();
         let attempt = Cell::new(0u32);
         let first = Cell::new(Some(first));
@@ -139,7 +140,7 @@ impl Hooks {
                 if outcome.may_have_arrived() {
                     earlier_arrived.store(true, Ordering::Relaxed);
                 }
-                retry::may_resend(&method, outcome)
+                retry::may_resend(repeat_safe, outcome)
             })
             .adjust(|failure, backoff| {
                 self.0

@@ -13,11 +13,13 @@
 //! - authentication, with the key kept out of `Debug`, errors and traces;
 //! - a rate limiter shared by all clones of a [`Client`] (default 60 requests per minute,
 //!   [`RateLimit`]), kept in step with the API's `X-RateLimit-*` headers;
-//! - retries with exponential backoff and full jitter ([`RetryPolicy`]: 4 attempts, 500 ms
-//!   doubling up to 20 s, a 60 s budget), honouring `Retry-After`; a POST is retried only when it
-//!   cannot have reached the server or was refused with a 429, so no job is started twice;
-//! - jobs that wait ([`Job::wait`], [`Job::updates`]) under a [`PollPolicy`] (first check after
-//!   1 s, growing to every 10 s, a 10 minute deadline);
+//! - retries with jittered exponential backoff ([`RetryPolicy`]: 4 attempts, 500 ms doubling up
+//!   to 20 s, a 60 s budget), lengthened by `Retry-After`; one classifier decides what may be sent
+//!   again: a POST or PUT only when it cannot have reached the server or was refused with a 429,
+//!   so no job is started twice ([`Error::is_retryable`] gives the same answer);
+//! - any 2xx is a success, and errors are read by status first, whatever their body;
+//! - jobs that wait ([`Job::wait`], [`Job::updates`]) under a [`PollPolicy`] (first check at
+//!   once, growing to every 10 s, a 10 minute deadline that bounds every call of the wait);
 //! - uploads streamed from disk and checked before sending ([`Upload`]);
 //! - one [`Error`] type, webhook verification ([`webhook`]) and typed results ([`results`]).
 

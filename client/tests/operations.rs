@@ -294,7 +294,7 @@ async fn schemas_create_list_get_update() {
             name: "gst-invoice".parse().unwrap(),
             type_: SchemaType::Invoice,
             description: Some("GST invoices".into()),
-            schema_string: definition.clone(),
+            schema_string: definition.clone().into(),
         }))
         .await
         .unwrap();
@@ -315,7 +315,7 @@ async fn schemas_create_list_get_update() {
             "sch_1",
             &UpdateSchemaRequest {
                 description: None,
-                schema_string: definition,
+                schema_string: definition.into(),
             },
         ))
         .await

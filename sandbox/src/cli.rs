@@ -45,9 +45,40 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "TEXT", default_value = DEFAULT_FAIL_MARKER)]
     pub fail_marker: String,
 
-    /// Answer GET /parse/invoices/{job_id} inside the {success, data} envelope (default: bare).
+    /// Answer GET /parse/invoices/{job_id} without the {success, data} envelope, as the
+    /// reference page documents (default: enveloped, as real clients expect).
     #[arg(long)]
-    pub invoice_status_enveloped: bool,
+    pub invoice_status_bare: bool,
+
+    /// Most megabytes (MiB) of uploaded files held at once; uploads beyond get 507.
+    #[arg(long, value_name = "MB", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub max_storage_mb: u64,
+
+    /// Seconds a client has to send a request's header; idle connections close after as long.
+    #[arg(long, value_name = "SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's body; later bodies get 408.
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub body_timeout_secs: u64,
+
+    /// Seconds a client may take none of an answer before its connection is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub write_timeout_secs: u64,
+
+    /// Seconds Ctrl-C waits for requests in flight before closing their connections.
+    #[arg(long, value_name = "SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    pub shutdown_grace_secs: u64,
+
+    /// Also deliver webhooks to this host (only loopback by default); repeat for several, `*`
+    /// for any.
+    #[arg(long = "webhook-allow-host", value_name = "HOST")]
+    pub webhook_allow_hosts: Vec<String>,
 
     /// Secret that signs webhook deliveries [default: sandbox-webhook-secret].
     #[arg(long, value_name = "SECRET")]
@@ -106,10 +137,18 @@ impl SandboxArgs {
             .statement_transactions(self.transactions)
             .rate_limit(self.rate_limit, Duration::from_secs(self.rate_window_secs))
             .fail_marker(self.fail_marker)
-            .invoice_status_bare(!self.invoice_status_enveloped)
+            .invoice_status_bare(self.invoice_status_bare)
+            .max_storage_bytes(mib(self.max_storage_mb))
+            .header_timeout(Duration::from_secs(self.header_timeout_secs))
+            .body_timeout(Duration::from_secs(self.body_timeout_secs))
+            .write_timeout(Duration::from_secs(self.write_timeout_secs))
+            .shutdown_grace(Duration::from_secs(self.shutdown_grace_secs))
             .fault_seed(self.fault_seed);
         for key in self.api_keys {
             builder = builder.api_key(key);
+        }
+        for host in self.webhook_allow_hosts {
+            builder = builder.webhook_allow_host(host);
         }
         if let Some(secret) = self.webhook_secret {
             builder = builder.webhook_secret(secret);
@@ -132,6 +171,11 @@ impl SandboxArgs {
         }
         builder
     }
+}
+
+/// `mb` mebibytes in bytes, saturating where `usize` is small.
+fn mib(mb: u64) -> usize {
+    usize::try_from(mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
 }
 
 /// Parses a share of requests: a number from 0.0 to 1.0.
@@ -184,6 +228,15 @@ mod tests {
         let cli = Cli::try_parse_from(["invaro-sandbox"]).expect("no flag is required");
         assert_eq!(cli.args.addr, "127.0.0.1:8080".parse().expect("an address"));
         assert!(cli.args.api_keys.is_empty());
+        assert!(!cli.args.invoice_status_bare, "enveloped by default");
+        assert!(
+            cli.args.webhook_allow_hosts.is_empty(),
+            "loopback only by default"
+        );
+        assert_eq!(
+            mib(cli.args.max_storage_mb),
+            crate::config::DEFAULT_MAX_STORAGE_BYTES
+        );
         let cli = Cli::try_parse_from([
             "invaro-sandbox",
             "--api-key",
@@ -207,6 +260,8 @@ mod tests {
             ["--fault-rate", "1.5"],
             ["--fault-drop-rate", "-0.1"],
             ["--rate-limit", "0"],
+            ["--max-storage-mb", "0"],
+            ["--body-timeout-secs", "0"],
         ] {
             let args = std::iter::once("invaro-sandbox").chain(bad);
             assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");

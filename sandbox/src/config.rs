@@ -39,18 +39,39 @@ impl JobTimings {
     };
 }
 
-/// Size and count limits on request bodies.
+/// The default storage cap: the total of uploaded bytes held at once (256 MiB).
+pub const DEFAULT_MAX_STORAGE_BYTES: usize = 256 * 1024 * 1024;
+
+/// Size and count limits on request bodies, and on what is kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Limits {
     pub max_file_bytes: usize,
     pub max_files: usize,
     pub max_json_bytes: usize,
+    /// The total of uploaded file bytes held at once; deleted files count for nothing.
+    pub max_storage_bytes: usize,
+}
+
+/// How long a connection may take over each part of a request, and shutdown over all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Timeouts {
+    /// From the moment a connection may send a request (opened, or done with the previous one)
+    /// to the end of its header; an idle connection is closed after as long.
+    pub header: Duration,
+    /// From the end of the header to the end of the body.
+    pub body: Duration,
+    /// How long a client may take none of an answer being sent before its connection is closed.
+    pub write_stall: Duration,
+    /// How long a shutdown waits for requests in flight before closing their connections.
+    pub shutdown: Duration,
 }
 
 /// How webhook deliveries are signed and retried.
 #[derive(Clone)]
 pub(crate) struct WebhookSettings {
     pub secret: String,
+    /// Hosts beyond loopback that callbacks may go to (lower case); `*` allows any.
+    pub allowed_hosts: Vec<String>,
     pub retries: u32,
     pub first_retry: Duration,
     pub max_retry: Duration,
@@ -68,6 +89,7 @@ pub(crate) struct Config {
     pub rate_limit: u32,
     pub rate_window: Duration,
     pub limits: Limits,
+    pub timeouts: Timeouts,
     pub webhooks: WebhookSettings,
     pub fault_seed: u64,
     pub fault_rules: Vec<FaultRule>,
@@ -80,7 +102,7 @@ impl Default for Config {
             api_keys: vec![DEFAULT_API_KEY.to_owned()],
             timings: JobTimings::DEMO,
             statement_transactions: 40,
-            invoice_status_bare: true,
+            invoice_status_bare: false,
             fail_marker: DEFAULT_FAIL_MARKER.to_owned(),
             rate_limit: 60,
             rate_window: Duration::from_secs(60),
@@ -88,9 +110,17 @@ impl Default for Config {
                 max_file_bytes: 10 * 1024 * 1024,
                 max_files: 50,
                 max_json_bytes: 1024 * 1024,
+                max_storage_bytes: DEFAULT_MAX_STORAGE_BYTES,
+            },
+            timeouts: Timeouts {
+                header: Duration::from_secs(10),
+                body: Duration::from_secs(60),
+                write_stall: Duration::from_secs(60),
+                shutdown: Duration::from_secs(5),
             },
             webhooks: WebhookSettings {
                 secret: DEFAULT_WEBHOOK_SECRET.to_owned(),
+                allowed_hosts: Vec::new(),
                 retries: 5,
                 first_retry: Duration::from_secs(5),
                 max_retry: Duration::from_secs(3600),
@@ -104,7 +134,9 @@ impl Default for Config {
 /// Collects the sandbox's settings; [`SandboxBuilder::start`] binds and serves.
 ///
 /// Every setting has a default that mirrors the real API (60 requests a minute, 10 MB per file,
-/// 50 files per upload) or suits a demo (jobs take about four seconds).
+/// 50 files per upload), suits a demo (jobs take about four seconds), or keeps a long-running
+/// sandbox safe (256 MiB of uploads held at most, 10 s for a request's header and 60 s for its
+/// body, webhooks to loopback only).
 #[derive(Clone, Default)]
 pub struct SandboxBuilder {
     config: Config,
@@ -152,7 +184,8 @@ impl SandboxBuilder {
     }
 
     /// Whether GET /parse/invoices/{job_id} answers without the `{success, data}` envelope, as
-    /// the upstream reference page documents (default `true`).
+    /// the upstream reference page documents (default `false`: enveloped, as the implementations
+    /// that could be read send and expect it).
     pub fn invoice_status_bare(mut self, bare: bool) -> Self {
         self.config.invoice_status_bare = bare;
         self
@@ -187,6 +220,55 @@ impl SandboxBuilder {
     /// The largest accepted JSON request body, in bytes (default 1 MB).
     pub fn max_json_bytes(mut self, bytes: usize) -> Self {
         self.config.limits.max_json_bytes = bytes;
+        self
+    }
+
+    /// The most uploaded bytes held at once (default 256 MiB); an upload that would pass it is
+    /// refused with 507 `STORAGE_FULL`. Deleting a file gives its bytes back.
+    pub fn max_storage_bytes(mut self, bytes: usize) -> Self {
+        self.config.limits.max_storage_bytes = bytes;
+        self
+    }
+
+    /// How long a client has to send a request's header, counted from when the connection
+    /// opened or finished its previous request (default 10 s). A connection idle that long is
+    /// closed.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeouts.header = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a client has to send a request's body after its header (default 60 s); a body
+    /// still arriving then is answered 408 `REQUEST_TIMEOUT` and its connection closed.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeouts.body = timeout;
+        self
+    }
+
+    /// How long a client may take none of an answer being sent to it before its connection is
+    /// closed (default 60 s), so a client that stops reading does not hold its connection.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeouts.write_stall = timeout;
+        self
+    }
+
+    /// How long a shutdown waits for requests in flight before it closes their connections
+    /// (default 5 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.config.timeouts.shutdown = grace;
+        self
+    }
+
+    /// Lets webhooks go to `host` (a name or an IP address, as written in the callback URL) as
+    /// well as to loopback; `*` lets them go anywhere. By default only loopback is allowed, so a
+    /// sandbox reachable from elsewhere cannot be made to send requests to other hosts.
+    pub fn webhook_allow_host(mut self, host: impl Into<String>) -> Self {
+        let host = host.into().trim().to_ascii_lowercase();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        self.config.webhooks.allowed_hosts.push(host);
         self
     }
 

@@ -68,6 +68,11 @@ impl ApiError {
         )
     }
 
+    /// 408 REQUEST_TIMEOUT: the request body did not arrive in time.
+    pub(crate) fn request_timeout(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT", message)
+    }
+
     /// 409 with the given code (SCHEMA_EXISTS, ALREADY_DELETED).
     pub(crate) fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
@@ -76,6 +81,18 @@ impl ApiError {
     /// 410: the file was deleted, its content is gone.
     pub(crate) fn gone(message: impl Into<String>) -> Self {
         Self::new(StatusCode::GONE, "FILE_DELETED", message)
+    }
+
+    /// 507 STORAGE_FULL: storing the upload would pass the storage cap of `cap` bytes.
+    pub(crate) fn storage_full(cap: usize) -> Self {
+        Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "STORAGE_FULL",
+            format!(
+                "the upload does not fit in the sandbox's storage cap of {cap} bytes: delete files \
+                 (DELETE /files/{{file_id}}) or start the sandbox with a larger --max-storage-mb"
+            ),
+        )
     }
 
     /// 429 RATE_LIMIT_EXCEEDED, with `Retry-After` in seconds.
@@ -89,11 +106,14 @@ impl ApiError {
         error
     }
 
-    /// An injected fault answered with `status` (500, 503 or 429).
+    /// An injected fault answered with `status` (usually 429, 500 or 503).
     pub(crate) fn injected(status: StatusCode) -> Self {
         let code = match status {
+            StatusCode::REQUEST_TIMEOUT => "REQUEST_TIMEOUT",
             StatusCode::TOO_MANY_REQUESTS => "RATE_LIMIT_EXCEEDED",
+            StatusCode::BAD_GATEWAY => "BAD_GATEWAY",
             StatusCode::SERVICE_UNAVAILABLE => "SERVICE_UNAVAILABLE",
+            StatusCode::GATEWAY_TIMEOUT => "GATEWAY_TIMEOUT",
             _ => "INTERNAL_SERVER_ERROR",
         };
         let mut error = Self::new(status, code, "fault injected by the sandbox");

@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 
 use crate::error::ApiError;
 
@@ -23,7 +24,8 @@ pub enum Fault {
     Latency(Duration),
     /// Abort the connection: headers may arrive, the body fails; the handler does not run.
     Drop,
-    /// Cut a GET's JSON body short (after the handler ran).
+    /// Cut a GET's JSON body short (after the handler ran): the full `Content-Length` is
+    /// announced, half the body sent, and the connection closed.
     Truncate,
 }
 
@@ -200,7 +202,9 @@ fn dropped_connection() -> Response {
     response
 }
 
-/// Cuts a JSON response body to half its length, keeping status and headers.
+/// Cuts a JSON response short for real: the headers announce the whole body's
+/// `Content-Length`, the first half is sent, then the connection is closed, as when a proxy or a
+/// network fails mid-response.
 pub(crate) async fn truncate(response: Response) -> Response {
     let is_json = response
         .headers()
@@ -214,9 +218,21 @@ pub(crate) async fn truncate(response: Response) -> Response {
         Ok(bytes) => bytes,
         Err(_) => return dropped_connection(),
     };
-    let cut = bytes.slice(..bytes.len() / 2);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(cut))
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    let part = bytes.slice(..bytes.len() / 2);
+    let cut = futures::stream::once(async {
+        // One turn of the scheduler first, so that hyper writes the part out before the failing
+        // body makes it close the connection.
+        tokio::task::yield_now().await;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "body cut short by sandbox fault injection",
+        ))
+    });
+    let chunks = futures::stream::once(async move { Ok(part) }).chain(cut);
+    Response::from_parts(parts, Body::from_stream(chunks))
 }
 
 #[cfg(test)]

@@ -5,24 +5,39 @@
 //! `https://api.invaro.ai/api/v1`. Its rules:
 //!
 //! - **Auth**: `Authorization: Bearer <key>` with a configured key (default [`DEFAULT_API_KEY`],
-//!   `sandbox-key`); anything else is 401 with the error envelope.
+//!   `sandbox-key`; the scheme in any case, spaces around it ignored); anything else is 401 with
+//!   the error envelope, checked before the rate limit, so under any load.
 //! - **Uploads**: repeated multipart field `files`; PDF, JPEG or PNG recognised by content; at most
-//!   10 MB per file (400 `UPLOAD_ERROR`) and 50 files (400 `VALIDATION_ERROR`).
+//!   10 MB per file (400 `UPLOAD_ERROR`) and 50 files (400 `VALIDATION_ERROR`); at most
+//!   [`DEFAULT_MAX_STORAGE_BYTES`] held in all (507 `STORAGE_FULL`,
+//!   [`SandboxBuilder::max_storage_bytes`]). A deleted file gives its bytes back and keeps its
+//!   record (downloads answer 410).
 //! - **Jobs** are `pending`, then `processing` with rising `progress`, then `completed` or `failed`,
 //!   on [`JobTimings`] (computed from the job's age). A job fails when its document's uploaded file
 //!   name contains `fail`, any case ([`SandboxBuilder::fail_marker`]). Output is under `result` on
 //!   the invoice and general routes and under `results` on the statement route. The invoice status
-//!   is bare (no envelope) unless [`SandboxBuilder::invoice_status_bare`] says otherwise.
+//!   is enveloped like every other answer unless [`SandboxBuilder::invoice_status_bare`] says
+//!   otherwise.
+//! - **Schemas**: `schema_string` in requests is a JSON object or a string holding one.
 //! - **Results** are synthetic and deterministic: the same bytes always parse to the same result.
 //! - **Rate limit**: 60 per minute per key by default, `X-RateLimit-*` on every response, 429 with
-//!   `Retry-After` beyond it; each file of an upload and each document of a batch counts as one.
+//!   `Retry-After` beyond it; each file of an upload (charged as its part arrives) and each
+//!   document of a batch counts as one.
+//! - **Connections**: 10 s to send a request's header (idle connections close after as long), 60 s
+//!   for its body (then 408 `REQUEST_TIMEOUT`), 60 s at most without taking any of an answer, 5 s
+//!   of grace for requests in flight on shutdown; see [`SandboxBuilder::header_timeout`] and its
+//!   neighbours.
 //! - **Webhooks**: a `callback_url` receives `job.created`, `job.started`, `job.progress`, then
 //!   `job.completed` or `job.failed`, signed `X-Signature: sha256=<hex HMAC-SHA256>` with the
-//!   webhook secret ([`DEFAULT_WEBHOOK_SECRET`] by default) and retried with doubling delays.
+//!   webhook secret ([`DEFAULT_WEBHOOK_SECRET`] by default) and retried with doubling delays;
+//!   only to loopback unless [`SandboxBuilder::webhook_allow_host`] allows more (any other
+//!   `callback_url` is 400 `VALIDATION_ERROR`).
 //! - **Faults** ([`FaultRule`]): error statuses, latency, dropped connections and truncated GET
-//!   bodies, globally or per route, seeded. Status and drop faults answer before the handler runs,
-//!   so an injected failure never creates anything.
-//! - **Observability**: [`SandboxHandle::stats`] and [`SandboxHandle::jobs`].
+//!   bodies (the full `Content-Length` announced, part of the body sent, the connection closed),
+//!   globally or per route, seeded. Status and drop faults answer before the handler runs, so an
+//!   injected failure never creates anything.
+//! - **Observability**: [`SandboxHandle::stats`], [`SandboxHandle::jobs`] and
+//!   [`SandboxHandle::holdings`] (also `GET /sandbox/holdings`, outside the API).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -57,9 +72,10 @@ mod webhooks;
 
 pub use cli::{SandboxArgs, init_logging, serve};
 pub use config::{
-    DEFAULT_API_KEY, DEFAULT_FAIL_MARKER, DEFAULT_WEBHOOK_SECRET, JobTimings, SandboxBuilder,
+    DEFAULT_API_KEY, DEFAULT_FAIL_MARKER, DEFAULT_MAX_STORAGE_BYTES, DEFAULT_WEBHOOK_SECRET,
+    JobTimings, SandboxBuilder,
 };
 pub use faults::{Fault, FaultRule, Scope};
 pub use server::{Sandbox, SandboxHandle};
-pub use state::{DocKind, JobSummary, Stats};
+pub use state::{DocKind, Holdings, JobSummary, Stats};
 pub use webhooks::{SIGNATURE_HEADER, sign as sign_webhook};

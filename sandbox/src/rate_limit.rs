@@ -1,17 +1,20 @@
-//! A fixed-window rate limit per API key, with the documented `X-RateLimit-*` headers.
+//! A fixed-window rate limit per configured API key, with the documented `X-RateLimit-*` headers.
+//!
+//! Windows exist only for the configured keys (one each, made at start), so callers with unknown
+//! keys, which are refused before they reach the limiter, can neither grow it nor use it up.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, HeaderValue};
 use tokio::time::Instant;
 
-/// Counts requests per key in fixed windows.
+/// Counts requests per configured key in fixed windows.
 pub(crate) struct RateLimiter {
     limit: u32,
     window: Duration,
-    buckets: Mutex<HashMap<String, Window>>,
+    /// One window per configured key, by the key's index.
+    windows: Mutex<Vec<Window>>,
 }
 
 struct Window {
@@ -31,23 +34,35 @@ pub(crate) struct Quota {
 }
 
 impl RateLimiter {
-    pub fn new(limit: u32, window: Duration) -> Self {
+    /// A limiter for `keys` configured keys.
+    pub fn new(limit: u32, window: Duration, keys: usize) -> Self {
+        let now = Instant::now();
+        let fresh = || Window {
+            started: now,
+            used: 0,
+        };
         Self {
             limit,
             window,
-            buckets: Mutex::new(HashMap::new()),
+            windows: Mutex::new(std::iter::repeat_with(fresh).take(keys).collect()),
         }
     }
 
-    /// Takes `cost` requests from `bucket`'s window, or takes nothing and returns `Err` when
+    /// Takes `cost` requests from key `owner`'s window, or takes nothing and returns `Err` when
     /// that would exceed the limit.
-    pub fn charge(&self, bucket: &str, cost: u32) -> Result<Quota, Quota> {
+    pub fn charge(&self, owner: usize, cost: u32) -> Result<Quota, Quota> {
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().expect("rate limiter lock poisoned");
-        let window = buckets.entry(bucket.to_owned()).or_insert(Window {
-            started: now,
-            used: 0,
-        });
+        let mut windows = self.windows.lock().expect("rate limiter lock poisoned");
+        let Some(window) = windows.get_mut(owner) else {
+            // Not a configured key: nothing to count against, nothing allowed.
+            return Err(self.quota_of(
+                &Window {
+                    started: now,
+                    used: self.limit,
+                },
+                now,
+            ));
+        };
         if now.duration_since(window.started) >= self.window {
             *window = Window {
                 started: now,
@@ -62,11 +77,11 @@ impl RateLimiter {
         if fits { Ok(quota) } else { Err(quota) }
     }
 
-    /// The current state of `bucket`'s window without taking anything.
-    pub fn quota(&self, bucket: &str) -> Quota {
+    /// The current state of key `owner`'s window without taking anything.
+    pub fn quota(&self, owner: usize) -> Quota {
         let now = Instant::now();
-        let buckets = self.buckets.lock().expect("rate limiter lock poisoned");
-        match buckets.get(bucket) {
+        let windows = self.windows.lock().expect("rate limiter lock poisoned");
+        match windows.get(owner) {
             Some(window) if now.duration_since(window.started) < self.window => {
                 self.quota_of(window, now)
             }
@@ -109,15 +124,19 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_window_allows_the_limit_then_refuses_until_it_resets() {
-        let limiter = RateLimiter::new(3, Duration::from_secs(60));
-        assert_eq!(limiter.charge("k", 2).map(|q| q.remaining), Ok(1));
+        let limiter = RateLimiter::new(3, Duration::from_secs(60), 2);
+        assert_eq!(limiter.charge(0, 2).map(|q| q.remaining), Ok(1));
         assert!(
-            limiter.charge("k", 2).is_err(),
+            limiter.charge(0, 2).is_err(),
             "2 more exceed the limit of 3"
         );
-        assert_eq!(limiter.charge("k", 1).map(|q| q.remaining), Ok(0));
-        assert_eq!(limiter.charge("other", 1).map(|q| q.remaining), Ok(2));
+        assert_eq!(limiter.charge(0, 1).map(|q| q.remaining), Ok(0));
+        assert_eq!(limiter.charge(1, 1).map(|q| q.remaining), Ok(2));
+        assert!(
+            limiter.charge(2, 1).is_err(),
+            "no window for an unknown key"
+        );
         tokio::time::advance(Duration::from_secs(60)).await;
-        assert_eq!(limiter.charge("k", 1).map(|q| q.remaining), Ok(2));
+        assert_eq!(limiter.charge(0, 1).map(|q| q.remaining), Ok(2));
     }
 }

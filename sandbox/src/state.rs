@@ -87,7 +87,10 @@ pub(crate) struct StoredFile {
     pub id: String,
     pub filename: String,
     pub storage_name: String,
+    /// The content; empty once the file is deleted.
     pub bytes: Bytes,
+    /// The content's size, kept after the content is let go.
+    pub size: u64,
     pub format: Format,
     pub kind: DocKind,
     pub created_at: DateTime<Utc>,
@@ -203,6 +206,8 @@ pub(crate) struct Store {
     pub job_order: Vec<String>,
     pub schemas: Vec<StoredSchema>,
     sequence: u64,
+    /// Bytes of file content held: the sum of `bytes.len()` over `files`.
+    file_bytes: usize,
 }
 
 impl Store {
@@ -221,11 +226,13 @@ impl Store {
             "{}_{filename}",
             now.timestamp_nanos_opt().unwrap_or_default()
         );
+        self.file_bytes += bytes.len();
         let file = StoredFile {
             id: id.clone(),
             kind: DocKind::guess(&filename),
             filename,
             storage_name,
+            size: bytes.len() as u64,
             bytes,
             format,
             created_at: now,
@@ -235,6 +242,21 @@ impl Store {
         };
         self.files.insert(id.clone(), file);
         id
+    }
+
+    /// Marks file `id` deleted and lets its content go; the record stays, so the API can still
+    /// answer for it (410 on download, `deleted` in listings).
+    pub fn delete_file(&mut self, id: &str) {
+        if let Some(file) = self.files.get_mut(id).filter(|file| !file.deleted) {
+            file.deleted = true;
+            self.file_bytes -= file.bytes.len();
+            file.bytes = Bytes::new();
+        }
+    }
+
+    /// Bytes of file content held now.
+    pub fn file_bytes(&self) -> usize {
+        self.file_bytes
     }
 }
 
@@ -287,6 +309,24 @@ impl Stats {
     }
 }
 
+/// What the sandbox holds in memory now: a report for tests and for anyone watching a long-running
+/// sandbox (also served as JSON at `GET /sandbox/holdings`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Holdings {
+    /// Bytes of uploaded file content held; a deleted file holds none.
+    pub file_bytes: u64,
+    /// The storage cap `file_bytes` counts against.
+    pub storage_cap_bytes: u64,
+    /// Files stored, deleted ones included (their records stay so the API can answer 410).
+    pub files: u64,
+    /// Parse jobs stored.
+    pub jobs: u64,
+    /// Schemas stored.
+    pub schemas: u64,
+    /// Client connections open now.
+    pub connections: u64,
+}
+
 /// A created job and its status at the time of the call.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JobSummary {
@@ -309,6 +349,8 @@ pub(crate) struct Shared {
     pub rate: RateLimiter,
     pub http: reqwest::Client,
     pub shutdown: CancellationToken,
+    /// Client connections open now.
+    pub connections: AtomicU64,
     fault_sequence: AtomicU64,
 }
 
@@ -318,13 +360,18 @@ pub(crate) type AppState = Arc<Shared>;
 impl Shared {
     pub fn new(config: Config, base_url: String, shutdown: CancellationToken) -> Self {
         Self {
-            rate: RateLimiter::new(config.rate_limit, config.rate_window),
-            http: reqwest::Client::new(),
+            rate: RateLimiter::new(config.rate_limit, config.rate_window, config.api_keys.len()),
+            // A callback that redirects must not lead a delivery past the host rules.
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("an HTTP client without TLS options builds"),
             config,
             base_url,
             store: Mutex::default(),
             stats: Mutex::default(),
             shutdown,
+            connections: AtomicU64::new(0),
             fault_sequence: AtomicU64::new(0),
         }
     }
@@ -340,6 +387,19 @@ impl Shared {
     /// The next request number for fault decisions.
     pub fn next_fault_sequence(&self) -> u64 {
         self.fault_sequence.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// What is held now.
+    pub fn holdings(&self) -> Holdings {
+        let store = self.store();
+        Holdings {
+            file_bytes: store.file_bytes() as u64,
+            storage_cap_bytes: self.config.limits.max_storage_bytes as u64,
+            files: store.files.len() as u64,
+            jobs: store.jobs.len() as u64,
+            schemas: store.schemas.len() as u64,
+            connections: self.connections.load(Ordering::Relaxed),
+        }
     }
 
     /// Every job with its status now, in creation order.

@@ -1,5 +1,10 @@
 //! Webhook deliveries: job events POSTed to a job's `callback_url`, signed and retried.
 //!
+//! Callbacks go to loopback only, unless hosts are allowed by configuration: a sandbox bound to
+//! a public address with the default key must not be a relay for requests to other hosts. A
+//! refused `callback_url` refuses the request (400), so no job starts whose events would be
+//! silently lost; deliveries follow no redirects.
+//!
 //! Only jobs with a callback get a task; it sleeps until each event is due, so events follow the
 //! same timings as the job's computed state.
 
@@ -17,16 +22,36 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// the sandbox signs exactly as `invaro::webhook::Verifier` checks.
 pub use invaro::webhook::sign;
 
-/// Checks that `url` is an absolute http(s) URL a callback can be sent to.
-pub(crate) fn parse_callback(url: &str) -> Result<reqwest::Url, String> {
+/// Checks that `url` is an absolute http(s) URL to loopback or to one of the `allowed` hosts
+/// (`*` allows any).
+pub(crate) fn parse_callback(url: &str, allowed: &[String]) -> Result<reqwest::Url, String> {
     let parsed =
         reqwest::Url::parse(url).map_err(|e| format!("callback_url `{url}` is not a URL: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(format!(
-            "callback_url `{url}` must be an http or https URL with a host"
-        ));
+    let host = parsed
+        .host_str()
+        .filter(|_| matches!(parsed.scheme(), "http" | "https"))
+        .ok_or_else(|| format!("callback_url `{url}` must be an http or https URL with a host"))?;
+    // The URL parser has already written the host canonically (lower case, IPv4 in dotted
+    // decimal, IPv6 in brackets).
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if is_loopback(host) || allowed.iter().any(|a| a == "*" || a == host) {
+        return Ok(parsed);
     }
-    Ok(parsed)
+    Err(format!(
+        "callback_url `{url}`: the sandbox delivers webhooks only to loopback (127.0.0.1, ::1, \
+         localhost) unless it is started with --webhook-allow-host {host} (or `*` for any host)"
+    ))
+}
+
+/// Whether `host` (an IP address or a name, without brackets) is this machine's loopback.
+fn is_loopback(host: &str) -> bool {
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback(),
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|ip| ip.is_loopback())
+        }
+        Err(_) => host == "localhost",
+    }
 }
 
 /// Starts the task that delivers `job_id`'s events to `callback`.
@@ -121,10 +146,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn callbacks_must_be_http_urls() {
-        assert!(parse_callback("http://127.0.0.1:9/hook").is_ok());
-        assert!(parse_callback("https://example.com/hook").is_ok());
-        assert!(parse_callback("ftp://example.com/hook").is_err());
-        assert!(parse_callback("not a url").is_err());
+    fn callbacks_must_be_http_urls_to_loopback_or_an_allowed_host() {
+        for url in [
+            "http://127.0.0.1:9/hook",
+            "http://127.8.9.10/hook",
+            "http://[::1]:9/hook",
+            "http://[::ffff:127.0.0.1]/hook",
+            "https://LOCALHOST:8443/hook",
+            "http://2130706433/hook",
+        ] {
+            assert!(parse_callback(url, &[]).is_ok(), "{url}");
+        }
+        for url in [
+            "https://example.com/hook",
+            "http://10.0.0.1/hook",
+            "http://[fe80::1]/hook",
+            "http://0.0.0.0/hook",
+            "http://localhost.example.com/hook",
+            "ftp://127.0.0.1/hook",
+            "not a url",
+        ] {
+            assert!(parse_callback(url, &[]).is_err(), "{url}");
+        }
+        let allowed = ["example.com".to_owned(), "fe80::1".to_owned()];
+        assert!(parse_callback("https://Example.COM/hook", &allowed).is_ok());
+        assert!(parse_callback("http://[fe80::1]/hook", &allowed).is_ok());
+        assert!(parse_callback("https://other.example/hook", &allowed).is_err());
+        assert!(parse_callback("https://other.example/hook", &["*".to_owned()]).is_ok());
+        assert!(parse_callback("ftp://example.com/hook", &["*".to_owned()]).is_err());
     }
 }

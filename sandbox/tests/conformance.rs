@@ -375,8 +375,12 @@ async fn every_operation_answers_as_the_spec_says() {
             plain,
         )
         .await;
-    assert_eq!(a.json["status"], "completed", "bare by default: {}", a.json);
-    assert!(a.json["result"]["bank_details"].is_object());
+    assert_eq!(
+        a.json["data"]["status"], "completed",
+        "enveloped by default: {}",
+        a.json
+    );
+    assert!(a.json["data"]["result"]["bank_details"].is_object());
     let a = c
         .check(
             &api,
@@ -386,8 +390,8 @@ async fn every_operation_answers_as_the_spec_says() {
             plain,
         )
         .await;
-    assert_eq!(a.json["status"], "failed");
-    assert!(a.json["error"].is_string());
+    assert_eq!(a.json["data"]["status"], "failed");
+    assert!(a.json["data"]["error"].is_string());
     c.check(
         &api,
         "getInvoiceStatus",
@@ -705,12 +709,12 @@ async fn every_operation_answers_as_the_spec_says() {
 }
 
 #[tokio::test]
-async fn enveloped_invoice_status_matches_the_spec() {
+async fn bare_invoice_status_matches_the_spec() {
     let mut c = Checker {
         spec: Spec::load(),
         exercised: BTreeSet::new(),
     };
-    let api = Api::start(builder().invoice_status_bare(false)).await;
+    let api = Api::start(builder().invoice_status_bare(true)).await;
     let job = api
         .start_job("invoices", &api.upload("invoice.pdf").await)
         .await;
@@ -723,8 +727,8 @@ async fn enveloped_invoice_status_matches_the_spec() {
             plain,
         )
         .await;
-    assert_eq!(a.json["success"], true);
-    assert_eq!(a.json["data"]["status"], "completed");
+    assert!(a.json.get("success").is_none(), "bare: {}", a.json);
+    assert_eq!(a.json["status"], "completed");
 }
 
 #[tokio::test]
@@ -743,6 +747,66 @@ async fn rate_limited_and_failing_answers_match_the_spec() {
         .check(&api, "getSchema", "/schemas/id/any", 500, plain)
         .await;
     assert_eq!(a.json["error"]["details"]["injected"], true);
+}
+
+#[tokio::test]
+async fn retryable_statuses_are_declared_on_every_operation() {
+    let mut c = Checker {
+        spec: Spec::load(),
+        exercised: BTreeSet::new(),
+    };
+    for status in [408, 502, 503, 504] {
+        let api = Api::start(builder().fault(FaultRule::status(status))).await;
+        for (id, _, template) in c.spec.operations() {
+            let path = template.replace('{', "x").replace('}', "");
+            let a = c.check(&api, &id, &path, status, plain).await;
+            assert_eq!(a.json["error"]["details"]["injected"], true);
+        }
+    }
+}
+
+#[tokio::test]
+async fn timeouts_and_a_full_store_answer_as_the_spec_says() {
+    let mut c = Checker {
+        spec: Spec::load(),
+        exercised: BTreeSet::new(),
+    };
+    let api = Api::start(builder().max_storage_bytes(INVOICE_PDF.len())).await;
+    c.check(
+        &api,
+        "uploadFiles",
+        "/files/upload",
+        200,
+        multipart(&[("invoice.pdf", INVOICE_PDF)]),
+    )
+    .await;
+    for (id, path) in [
+        ("uploadFiles", "/files/upload"),
+        ("uploadDocuments", "/parse/upload"),
+    ] {
+        let a = c
+            .check(&api, id, path, 507, multipart(&[("more.pdf", INVOICE_PDF)]))
+            .await;
+        assert_eq!(str_at(&a.json, "/error/code"), "STORAGE_FULL");
+    }
+
+    // A body that stops arriving: half of it is sent, then nothing until the answer.
+    let api = Api::start(builder().body_timeout(Duration::from_millis(100))).await;
+    let (sender, receiver) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
+    sender
+        .unbounded_send(Ok(b"{\"document_id\":".to_vec()))
+        .expect("queued");
+    let stalled = reqwest::Body::wrap_stream(receiver);
+    let a = c
+        .check(&api, "processInvoices", "/parse/invoices", 408, |request| {
+            request
+                .header("content-type", "application/json")
+                .header("content-length", "100")
+                .body(stalled)
+        })
+        .await;
+    assert_eq!(str_at(&a.json, "/error/code"), "REQUEST_TIMEOUT");
+    drop(sender);
 }
 
 #[test]

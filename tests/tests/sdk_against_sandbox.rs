@@ -223,7 +223,7 @@ async fn schemas_create_list_get_update_and_their_errors() {
         name: "gst-invoice".parse().unwrap(),
         type_: SchemaType::Invoice,
         description: Some("GST invoices".into()),
-        schema_string: definition(),
+        schema_string: definition().into(),
     };
     let created = client.call(api.create_schema(&request)).await.unwrap().data;
     assert_eq!(created.version.get(), 1);
@@ -249,7 +249,7 @@ async fn schemas_create_list_get_update_and_their_errors() {
     assert_eq!(fetched.name, "gst-invoice");
     let update = UpdateSchemaRequest {
         description: None,
-        schema_string: definition(),
+        schema_string: definition().into(),
     };
     let updated = client
         .call(api.update_schema(&created.id, &update))
@@ -342,4 +342,29 @@ async fn a_wrong_key_is_refused_and_named_in_no_message() {
     assert_eq!(e.status(), Some(StatusCode::UNAUTHORIZED));
     assert_eq!(e.code(), Some("UNAUTHORIZED"));
     assert!(!format!("{e} {e:?}").contains("sk_wrong_secret_value"));
+}
+
+#[tokio::test]
+async fn the_invoice_status_is_read_enveloped_by_default_and_bare_behind_the_flag() {
+    for bare in [false, true] {
+        let (_sandbox, client) = start(
+            Sandbox::builder()
+                .job_timings(JobTimings::INSTANT)
+                .invoice_status_bare(bare),
+            RateLimit::unlimited(),
+        )
+        .await;
+        let job = upload_and_start(
+            &client,
+            DocumentKind::Invoice,
+            "invoice.pdf",
+            samples::INVOICE_PDF,
+        )
+        .await;
+        let status = job.status().await.unwrap();
+        assert_eq!(status.status, JobStatus::Completed, "bare: {bare}");
+        assert!(status.result.is_some(), "bare: {bare}");
+        let parsed = job.wait().await.unwrap();
+        assert!(parsed.invoice().is_ok(), "bare: {bare}");
+    }
 }

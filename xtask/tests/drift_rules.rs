@@ -449,3 +449,32 @@ fn a_moved_operation_says_where_it_was_and_the_unchanged_spec_has_no_drift() {
         Some("schema_id -> id")
     );
 }
+
+#[test]
+fn a_new_job_status_breaks_the_wire_but_not_the_rust_api_of_the_open_enum() {
+    let root = xtask::project_root().expect("the workspace");
+    let text = std::fs::read_to_string(root.join("openapi.yaml")).expect("the spec");
+    let old: Value = yaml_serde::from_str(&text).expect("YAML");
+    let mut new = old.clone();
+    push(
+        &mut new,
+        "/components/schemas/JobStatus/enum",
+        json!("queued"),
+    );
+    let changes: Vec<_> = report::operations(&old, &new)
+        .into_iter()
+        .flat_map(|o| o.changes)
+        .filter(|c| c.subject == Subject::EnumValue)
+        .collect();
+    assert!(!changes.is_empty(), "every job status response changed");
+    for change in changes {
+        assert!(
+            change.breaks.wire,
+            "{change:?}: other clients meet a value they never saw"
+        );
+        assert!(
+            !change.breaks.rust_api,
+            "{change:?}: JobStatus keeps unknown values"
+        );
+    }
+}

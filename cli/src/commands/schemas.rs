@@ -57,7 +57,7 @@ pub async fn run(ctx: &Ctx, command: SchemasCommand) -> Result<(), Failure> {
                     .as_str()
                     .try_into()
                     .map_err(|_| Failure::usage("--name: must not be empty"))?,
-                schema_string: definition(&file)?,
+                schema_string: definition(&file)?.into(),
                 type_: schema_type(type_),
             };
             let schema = client.call(api.create_schema(&request)).await?.data;
@@ -70,7 +70,7 @@ pub async fn run(ctx: &Ctx, command: SchemasCommand) -> Result<(), Failure> {
         } => {
             let request = types::UpdateSchemaRequest {
                 description,
-                schema_string: definition(&file)?,
+                schema_string: definition(&file)?.into(),
             };
             let schema = client.call(api.update_schema(&id, &request)).await?.data;
             ctx.out.record(&schema);

@@ -12,7 +12,7 @@ use invaro::generated::types::{
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::request::{ListQuery, PathId, RateBucket};
+use super::request::{ListQuery, Owner, PathId};
 use super::upload;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Phase, Store, StoredFile};
@@ -20,10 +20,10 @@ use crate::state::{AppState, Phase, Store, StoredFile};
 /// POST /files/upload
 pub(crate) async fn upload(
     State(state): State<AppState>,
-    Extension(bucket): Extension<RateBucket>,
+    Extension(owner): Extension<Owner>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult {
-    let ids = upload::receive(&state, &bucket, multipart).await?;
+    let ids = upload::receive(&state, owner, multipart).await?;
     let store = state.store();
     let files = ids
         .iter()
@@ -33,7 +33,7 @@ pub(crate) async fn upload(
             type_: Some(file.kind.as_str().to_owned()),
             validation: Some(FileValidation {
                 page_count: Some(file.page_count()),
-                file_size: Some(file.bytes.len() as i64),
+                file_size: i64::try_from(file.size).ok(),
                 format: Some(file.format.name().to_owned()),
             }),
         })
@@ -142,20 +142,17 @@ pub(crate) async fn download(State(state): State<AppState>, PathId(id): PathId) 
         .into_response())
 }
 
-/// DELETE /files/{file_id}: soft delete; 409 the second time.
+/// DELETE /files/{file_id}: soft delete (the content is let go, the record stays); 409 the
+/// second time.
 pub(crate) async fn delete(State(state): State<AppState>, PathId(id): PathId) -> ApiResult {
     let mut store = state.store();
-    let file = store
-        .files
-        .get_mut(&id)
-        .ok_or_else(|| file_not_found(&id))?;
-    if file.deleted {
+    if find(&store, &id)?.deleted {
         return Err(ApiError::conflict(
             "FILE_ALREADY_DELETED",
             format!("file `{id}` is already deleted"),
         ));
     }
-    file.deleted = true;
+    store.delete_file(&id);
     Ok(Json(FileDeletedResponse {
         success: true,
         data: FileDeleted {
@@ -192,7 +189,7 @@ fn record(state: &AppState, store: &Store, file: &StoredFile) -> FileRecord {
         file_id: Some(file.storage_name.clone()),
         type_: Some(file.kind.as_str().to_owned()),
         status,
-        size: Some(file.bytes.len() as i64),
+        size: i64::try_from(file.size).ok(),
         created_at: Some(file.created_at),
         completed_at: job.and_then(|job| job.finished_at(now, timings)),
         processed_data: None,

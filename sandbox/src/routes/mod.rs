@@ -8,14 +8,14 @@ mod schemas;
 mod stats;
 mod upload;
 
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::Method;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
+use axum::{Json, Router};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Holdings};
 
 /// Where the API is served, as on the real host.
 pub(crate) const API_PREFIX: &str = "/api/v1";
@@ -61,7 +61,13 @@ pub(crate) fn operation_id(method: &Method, path: &str) -> Option<&'static str> 
         .map(|(_, _, id)| *id)
 }
 
-/// The whole application: routes, then faults, auth, rate limit and logging around them.
+/// Where the sandbox reports what it holds, outside the API (authenticated, never rate-limited
+/// or faulted).
+pub(crate) const HOLDINGS_PATH: &str = "/sandbox/holdings";
+
+/// The whole application: routes, then faults, the rate limit, auth, the body deadline and
+/// logging around them (outermost last). Auth runs before the rate limit, so a refused key is
+/// answered 401 whatever the load and never holds or uses up a window.
 pub(crate) fn router(state: AppState) -> Router {
     // Uploads enforce their own per-file limits while streaming, so axum's whole-body limit is off.
     let api = Router::new()
@@ -91,14 +97,21 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/files/{file_id}/download", get(files::download));
     Router::new()
         .nest(API_PREFIX, api)
+        .route(HOLDINGS_PATH, get(holdings))
         .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(from_fn_with_state(state.clone(), layers::inject_faults))
-        .layer(from_fn_with_state(state.clone(), layers::authenticate))
         .layer(from_fn_with_state(state.clone(), layers::rate_limit))
+        .layer(from_fn_with_state(state.clone(), layers::authenticate))
+        .layer(from_fn_with_state(state.clone(), layers::body_deadline))
         .layer(from_fn_with_state(state.clone(), layers::observe))
         .route(stats::PATH, get(stats::get))
         .with_state(state)
+}
+
+/// GET /sandbox/holdings: what the sandbox holds now, as JSON.
+async fn holdings(State(state): State<AppState>) -> Json<Holdings> {
+    Json(state.holdings())
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use invaro::generated::types::{
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::request::{JsonBody, PathId, RateBucket};
+use super::request::{JsonBody, Owner, PathId};
 use super::upload;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, DocKind, Phase, StoredJob};
@@ -28,10 +28,10 @@ const MAX_BATCH: usize = 10;
 /// POST /parse/upload
 pub(crate) async fn upload(
     State(state): State<AppState>,
-    Extension(bucket): Extension<RateBucket>,
+    Extension(owner): Extension<Owner>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult {
-    let ids = upload::receive(&state, &bucket, multipart).await?;
+    let ids = upload::receive(&state, owner, multipart).await?;
     let store = state.store();
     let files = ids
         .iter()
@@ -64,7 +64,7 @@ pub(crate) async fn start_invoice(state: State<AppState>, body: JsonBody) -> Api
 
 async fn start(State(state): State<AppState>, body: JsonBody, kind: DocKind) -> ApiResult {
     let request: StartJobRequest = body.decode()?;
-    let callback = callback(request.callback_url.as_deref())?;
+    let callback = callback(&state, request.callback_url.as_deref())?;
     let ids = create_jobs(&state, kind, &[request.document_id], callback).map_err(|missing| {
         ApiError::not_found("NOT_FOUND", format!("no document with id `{}`", missing[0]))
     })?;
@@ -82,24 +82,24 @@ async fn start(State(state): State<AppState>, body: JsonBody, kind: DocKind) -> 
 /// POST /parse/statements/batch
 pub(crate) async fn batch_statements(
     state: State<AppState>,
-    bucket: Extension<RateBucket>,
+    owner: Extension<Owner>,
     body: JsonBody,
 ) -> ApiResult {
-    batch(state, bucket, body, DocKind::BankStatement).await
+    batch(state, owner, body, DocKind::BankStatement).await
 }
 
 /// POST /parse/invoices/batch
 pub(crate) async fn batch_invoices(
     state: State<AppState>,
-    bucket: Extension<RateBucket>,
+    owner: Extension<Owner>,
     body: JsonBody,
 ) -> ApiResult {
-    batch(state, bucket, body, DocKind::Invoice).await
+    batch(state, owner, body, DocKind::Invoice).await
 }
 
 async fn batch(
     State(state): State<AppState>,
-    Extension(bucket): Extension<RateBucket>,
+    Extension(Owner(owner)): Extension<Owner>,
     body: JsonBody,
     kind: DocKind,
 ) -> ApiResult {
@@ -110,13 +110,13 @@ async fn batch(
             "`files` must hold 1 to {MAX_BATCH} documents, got {count}"
         )));
     }
-    let callback = callback(request.callback_url.as_deref())?;
+    let callback = callback(&state, request.callback_url.as_deref())?;
     // Each document counts as one request; the rate-limit layer already took the first.
     if count > 1 {
         let extra = u32::try_from(count - 1).expect("at most 9");
         state
             .rate
-            .charge(&bucket.0, extra)
+            .charge(owner, extra)
             .map_err(|quota| ApiError::rate_limited(quota.retry_after))?;
     }
     let documents: Vec<String> = request.files.into_iter().map(|f| f.document_id).collect();
@@ -139,8 +139,9 @@ async fn batch(
     .into_response())
 }
 
-fn callback(url: Option<&str>) -> ApiResult<Option<reqwest::Url>> {
-    url.map(webhooks::parse_callback)
+fn callback(state: &AppState, url: Option<&str>) -> ApiResult<Option<reqwest::Url>> {
+    let allowed = &state.config.webhooks.allowed_hosts;
+    url.map(|url| webhooks::parse_callback(url, allowed))
         .transpose()
         .map_err(ApiError::validation)
 }
@@ -228,7 +229,7 @@ pub(crate) async fn statement_status(
     .into_response())
 }
 
-/// GET /parse/invoices/{job_id}: bare unless the sandbox is told to envelope it.
+/// GET /parse/invoices/{job_id}: enveloped unless the sandbox is told to answer bare.
 pub(crate) async fn invoice_status(State(state): State<AppState>, PathId(id): PathId) -> ApiResult {
     let job = view(&state, &id, Some(DocKind::Invoice), Output::Result)?;
     Ok(if state.config.invoice_status_bare {

@@ -17,10 +17,6 @@ use crate::state::AppState;
 /// read the answer; a body larger still is cut off.
 pub(crate) const DRAIN_CAP: usize = 64 * 1024 * 1024;
 
-/// The caller's rate-limit bucket (its raw `Authorization` value), set by the rate-limit layer.
-#[derive(Clone, Debug)]
-pub(crate) struct RateBucket(pub String);
-
 /// The index of the caller's API key among the configured ones, set by the auth layer.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Owner(pub usize);

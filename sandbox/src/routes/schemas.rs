@@ -7,10 +7,10 @@ use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use invaro::generated::types::{
-    CreateSchemaRequest, Schema, SchemaList, SchemaListResponse, SchemaResponse, SchemaType,
-    UpdateSchemaRequest,
+    CreateSchemaRequest, Schema, SchemaDefinition, SchemaList, SchemaListResponse, SchemaResponse,
+    SchemaType, UpdateSchemaRequest,
 };
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::request::{JsonBody, ListQuery, Owner, PathId};
 use crate::error::{ApiError, ApiResult};
@@ -27,6 +27,7 @@ pub(crate) async fn create(
         schema_type(kind.as_str().unwrap_or_default())?;
     }
     let request: CreateSchemaRequest = body.decode()?;
+    let definition = definition(request.schema_string)?;
     let mut store = state.store();
     let name = request.name.to_string();
     if store
@@ -46,7 +47,7 @@ pub(crate) async fn create(
         name,
         kind: from_schema_type(request.type_),
         description: request.description,
-        definition: request.schema_string,
+        definition,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -112,19 +113,34 @@ pub(crate) async fn update(
     body: JsonBody,
 ) -> ApiResult {
     let request: UpdateSchemaRequest = body.decode()?;
+    let definition = definition(request.schema_string)?;
     let mut store = state.store();
     let schema = store
         .schemas
         .iter_mut()
         .find(|s| s.owner == owner && s.id == id)
         .ok_or_else(|| not_found(&id))?;
-    schema.definition = request.schema_string;
+    schema.definition = definition;
     if request.description.is_some() {
         schema.description = request.description;
     }
     schema.version += 1;
     schema.updated_at = Utc::now();
     Ok(respond(view(schema)))
+}
+
+/// The definition a request sent: a JSON object, or (as the server implementation requires) a
+/// string holding one.
+fn definition(sent: SchemaDefinition) -> ApiResult<Map<String, Value>> {
+    match sent {
+        SchemaDefinition::Object(definition) => Ok(definition),
+        SchemaDefinition::String(text) => match serde_json::from_str(&text) {
+            Ok(Value::Object(definition)) => Ok(definition),
+            _ => Err(ApiError::validation(
+                "`schema_string` must be a JSON object, or a string holding a JSON object",
+            )),
+        },
+    }
 }
 
 fn not_found(id: &str) -> ApiError {
@@ -156,7 +172,7 @@ fn view(schema: &StoredSchema) -> Schema {
             DocKind::BankStatement => SchemaType::BankStatement,
         },
         description: schema.description.clone(),
-        // Requests send the definition as an object; responses carry it as a JSON string.
+        // Requests send the definition as an object or a string; responses carry a JSON string.
         schema_string: Value::Object(schema.definition.clone()).to_string(),
         version: NonZeroU64::new(schema.version).expect("versions start at 1"),
         is_active: Some(true),

@@ -16,11 +16,15 @@ pub(crate) async fn get(State(state): State<AppState>) -> Json<Stats> {
     Json(state.stats().clone())
 }
 
-/// Counts the files of one accepted upload by the SHA-256 of their content.
-pub(crate) fn record_uploads<'a>(state: &AppState, files: impl Iterator<Item = &'a bytes::Bytes>) {
-    let hashes: Vec<String> = files
+/// The hex SHA-256 of each file's content (computed before the store is locked).
+pub(crate) fn hashes<'a>(files: impl Iterator<Item = &'a bytes::Bytes>) -> Vec<String> {
+    files
         .map(|bytes| hex::encode(Sha256::digest(bytes)))
-        .collect();
+        .collect()
+}
+
+/// Counts the files of one stored upload by the hashes of their content.
+pub(crate) fn record_uploads(state: &AppState, hashes: Vec<String>) {
     let mut stats = state.stats();
     for hash in hashes {
         *stats.uploads_by_sha256.entry(hash).or_default() += 1;

@@ -247,7 +247,7 @@ fn enum_changes(side: Side, at: &str, before: &Field, after: &Field, out: &mut V
             name: place.clone(),
             change,
             detail: Some(value.clone()),
-            breaks: rules::enum_value(side, change),
+            breaks: rules::enum_value(side, change, before.open_enum || after.open_enum),
         });
     }
 }

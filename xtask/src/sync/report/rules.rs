@@ -38,8 +38,8 @@
 //! Two judgements depend on the interface style: a renamed path parameter keeps the positional
 //! signature (Rust has no named arguments) but would rename a builder-style client's setter; and an
 //! optional parameter added is a new positional argument, where a builder would only gain a
-//! setter. An enum the client replaces by a hand-written type (`JobStatus`, which keeps unknown
-//! values) is judged as if generated, which overstates its Rust API verdict.
+//! setter. An enum the client replaces by a hand-written type that keeps unknown values
+//! (`invaro_codegen::OPEN_ENUMS`: `JobStatus`) breaks no Rust API when its values change.
 
 use super::{Breaks, Status};
 
@@ -90,13 +90,14 @@ pub fn field(side: Side, change: Status, required: bool) -> Breaks {
     }
 }
 
-/// An enum value added or removed on `side`.
-pub fn enum_value(side: Side, change: Status) -> Breaks {
+/// An enum value added or removed on `side`; `open` when the client reads the enum with a
+/// hand-written type that keeps unknown values (no variant comes or goes).
+pub fn enum_value(side: Side, change: Status, open: bool) -> Breaks {
     let wire = match change {
         Status::Added => !side.sends(),
         _ => side.sends(),
     };
-    Breaks::new(wire, true)
+    Breaks::new(wire, !open)
 }
 
 /// A response status code added or removed.
