@@ -46,6 +46,17 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", global = true, value_parser = request_timeout)]
     pub read_timeout: Option<Duration>,
 
+    /// Requests per minute the client allows itself, for keys on other plans (default 60)
+    /// [env: INVARO_RATE_LIMIT].
+    #[arg(
+        long,
+        value_name = "N",
+        global = true,
+        env = "INVARO_RATE_LIMIT",
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    pub rate_limit: Option<u32>,
+
     /// Milliseconds between job status checks (for tests; default grows from 1 s to 10 s).
     #[arg(
         long,
@@ -133,11 +144,21 @@ Examples:
         timeout: Duration,
     },
 
-    /// Parse every supported file in a folder and print a summary table.
+    /// Parse every supported file in a folder and print a summary table; a rerun resumes.
     #[command(after_help = "\
 Examples:
   invaro batch ./invoices --kind invoice
   invaro batch ./statements --kind statement --concurrency 8 --out results/
+  invaro batch ./statements --status        # what the journal holds; nothing is sent
+
+The batch keeps a journal (DIR/.invaro-batch.sqlite unless --journal says where): for each
+file its size and content hash, document id, job id, final status and result. Run the same
+command again after any interruption (Ctrl-C, kill -9, a crash, a dead network) and it resumes:
+finished files are skipped unless their content changed, uploaded files are started without
+being uploaded again, started jobs are waited on by id. A file whose upload or start may have
+reached the API without the answer being recorded is settled by asking the API; where the API
+cannot tell, the file is reported as in doubt and left alone unless --retry-in-doubt is given.
+Only one run may use a journal at a time.
 
 The exit code is 0 only when every supported file parsed; unsupported files are skipped.")]
     Batch {
@@ -145,20 +166,30 @@ The exit code is 0 only when every supported file parsed; unsupported files are 
         #[arg(value_name = "DIR")]
         dir: PathBuf,
         /// What the documents are.
-        #[arg(long, value_enum)]
-        kind: Kind,
+        #[arg(long, value_enum, required_unless_present = "status")]
+        kind: Option<Kind>,
         /// Files processed at once.
         #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
         /// Save each result as DIR/FILE.json (see `invaro parse --help`).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
-        /// Replace result files that already exist under --out.
+        /// Replace result files that already exist under --out (those of files the journal
+        /// knows are replaced anyway: they are its own).
         #[arg(long, requires = "out")]
         overwrite: bool,
         /// How long to wait for the jobs, from when the command runs: 30s, 2m, 500ms... (at most 24h).
         #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = wait_timeout)]
         timeout: Duration,
+        /// The batch's journal [default: DIR/.invaro-batch.sqlite].
+        #[arg(long, value_name = "PATH")]
+        journal: Option<PathBuf>,
+        /// Send again the uploads and starts a run left in doubt (they may then exist twice).
+        #[arg(long)]
+        retry_in_doubt: bool,
+        /// Print what the journal holds, file by file, without touching the API.
+        #[arg(long, conflicts_with_all = ["kind", "retry_in_doubt", "overwrite", "out"])]
+        status: bool,
     },
 
     /// List, show, create and update extraction schemas.

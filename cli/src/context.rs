@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use invaro::{Client, ClientBuilder, PollPolicy};
+use invaro::{Client, ClientBuilder, PollPolicy, RateLimit};
 use tokio::sync::watch;
 
 use crate::{
@@ -25,6 +25,8 @@ pub struct Connection {
     pub read_timeout: Option<Duration>,
     /// Fixed milliseconds between status checks (hidden, for tests and the demo).
     pub poll_ms: Option<u64>,
+    /// `--rate-limit`, else `INVARO_RATE_LIMIT`: requests per minute.
+    pub rate_limit: Option<u32>,
 }
 
 /// The shared state of one command.
@@ -68,6 +70,9 @@ impl Ctx {
         }
         if let Some(timeout) = self.connection.read_timeout {
             builder = builder.read_timeout(timeout);
+        }
+        if let Some(per_minute) = self.connection.rate_limit {
+            builder = builder.rate_limit(RateLimit::per_minute(per_minute));
         }
         Ok(builder)
     }

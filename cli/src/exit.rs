@@ -64,7 +64,7 @@ impl From<invaro::Error> for Failure {
         let exit = match &error {
             invaro::Error::JobFailed { .. } => Exit::JobFailed,
             invaro::Error::WaitTimeout { .. } => Exit::TimedOut,
-            invaro::Error::InvalidInput { .. } => Exit::Usage,
+            invaro::Error::InvalidInput { .. } | invaro::Error::JournalBusy { .. } => Exit::Usage,
             _ => Exit::Api,
         };
         Self::new(exit, describe(&error))

@@ -70,6 +70,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             connect_timeout: cli.connect_timeout,
             read_timeout: cli.read_timeout,
             poll_ms: cli.poll_ms,
+            rate_limit: cli.rate_limit,
         },
         out: Output::new(cli.json),
         progress: Progress::new(),
@@ -98,14 +99,23 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             out,
             overwrite,
             timeout,
+            journal,
+            retry_in_doubt,
+            status,
         } => {
+            let journal = journal.unwrap_or_else(|| batch::default_journal(&dir));
+            if status {
+                return batch::status(ctx, &journal);
+            }
             let batch = batch::Batch {
                 dir: &dir,
-                kind,
+                kind: kind.ok_or_else(|| Failure::usage("--kind is required"))?,
                 concurrency: usize::from(concurrency),
                 out: out.as_deref(),
                 overwrite,
                 timeout,
+                journal: &journal,
+                retry_in_doubt,
             };
             batch::run(ctx, batch).await
         }

@@ -19,12 +19,21 @@ use crate::{exit::Failure, save};
 /// writable folder (creating it and the subfolders needed) and that no result file exists,
 /// unless `overwrite`.
 pub fn plan(dir: &Path, inputs: &[&Path], overwrite: bool) -> Result<Vec<PathBuf>, Failure> {
+    plan_replacing(dir, inputs, |_| overwrite)
+}
+
+/// [`plan`], where the result of input `i` may replace a file that exists when `replace(i)`.
+pub fn plan_replacing(
+    dir: &Path,
+    inputs: &[&Path],
+    replace: impl Fn(usize) -> bool,
+) -> Result<Vec<PathBuf>, Failure> {
     save::check_folder(dir, "--out")?;
     let targets: Vec<PathBuf> = names(inputs)
         .into_iter()
         .map(|name| dir.join(name))
         .collect();
-    for target in &targets {
+    for (i, target) in targets.iter().enumerate() {
         match std::fs::symlink_metadata(target) {
             Ok(meta) if meta.is_dir() => {
                 return Err(Failure::usage(format!(
@@ -32,7 +41,7 @@ pub fn plan(dir: &Path, inputs: &[&Path], overwrite: bool) -> Result<Vec<PathBuf
                     target.display()
                 )));
             }
-            Ok(_) if !overwrite => {
+            Ok(_) if !replace(i) => {
                 return Err(Failure::usage(format!(
                     "{}: already exists; pass --overwrite to replace it, or choose another --out",
                     target.display()

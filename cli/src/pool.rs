@@ -49,12 +49,6 @@ impl<'a> Pool<'a> {
         }
     }
 
-    /// No lines as items settle (the command prints a summary of its own).
-    pub fn quiet(mut self) -> Self {
-        self.stream_lines = false;
-        self
-    }
-
     /// Replaces result files that exist already.
     pub fn overwrite(mut self, overwrite: bool) -> Self {
         self.overwrite = overwrite;

@@ -53,6 +53,64 @@ impl Progress {
     }
 }
 
+/// The progress of a whole batch: one bar of files settled out of all, with counts and the
+/// time left on a terminal; a line per step otherwise.
+#[derive(Debug)]
+pub struct Overall {
+    bar: Option<ProgressBar>,
+    progress: Progress,
+    counts: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+}
+
+impl Progress {
+    /// The bar of a batch of `files` files.
+    pub fn overall(&self, files: u64) -> Overall {
+        let bar = self.bars.as_ref().map(|bars| {
+            let bar = bars.add(ProgressBar::new(files));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "[{bar:30}] {pos}/{len} files, {msg} ({elapsed} so far, about {eta} left)",
+                )
+                .expect("the template is fixed and valid")
+                .progress_chars("#>-"),
+            );
+            bar
+        });
+        Overall {
+            bar,
+            progress: self.clone(),
+            counts: std::sync::Mutex::default(),
+        }
+    }
+}
+
+impl Overall {
+    /// A step of one file: a line unless the bar is shown.
+    pub fn step(&self, label: &str, text: &str) {
+        if self.bar.is_none() {
+            self.progress.note(&format!("{label}: {text}"));
+        }
+    }
+
+    /// One more file settled as `how` (done, failed, in doubt, ...).
+    pub fn settled(&self, how: &'static str) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        *counts.entry(how).or_default() += 1;
+        if let Some(bar) = &self.bar {
+            let message: Vec<String> = counts.iter().map(|(how, n)| format!("{n} {how}")).collect();
+            bar.set_message(message.join(", "));
+            bar.inc(1);
+        }
+    }
+
+    /// Removes the bar (before the summary).
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// One file's or job's progress.
 #[derive(Clone, Debug)]
 pub struct Task {

@@ -81,6 +81,24 @@ pub enum Error {
         /// Whether sending the same request again is safe (see [`Error::is_retryable`]).
         resend_safe: bool,
     },
+    /// A batch journal could not be opened, read or written.
+    #[error("batch journal {}: {reason}", path.display())]
+    Journal {
+        /// The journal.
+        path: std::path::PathBuf,
+        /// What SQLite said.
+        reason: String,
+    },
+    /// Another run holds the batch journal.
+    #[error(
+        "batch journal {} is in use by another run of the same batch; wait for it to end \
+         or stop it (a run that died releases it by itself)",
+        path.display()
+    )]
+    JournalBusy {
+        /// The journal.
+        path: std::path::PathBuf,
+    },
     /// A success response whose body did not have the documented shape.
     #[error("cannot decode the response{}: {source}; body starts with: {body:?}", status_suffix(*.status))]
     Decode {
@@ -225,6 +243,8 @@ impl Error {
             Self::JobFailed { .. }
             | Self::InvalidInput { .. }
             | Self::Io { .. }
+            | Self::Journal { .. }
+            | Self::JournalBusy { .. }
             | Self::Decode { .. } => false,
         }
     }
@@ -238,6 +258,8 @@ impl Error {
             Self::JobFailed { .. }
             | Self::WaitTimeout { .. }
             | Self::InvalidInput { .. }
+            | Self::Journal { .. }
+            | Self::JournalBusy { .. }
             | Self::Io { .. } => None,
         }
     }

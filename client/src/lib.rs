@@ -36,6 +36,7 @@ pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
+pub mod batch;
 mod client;
 mod config;
 mod error;

@@ -277,8 +277,9 @@ pub(crate) fn uuid_v4() -> String {
     )
 }
 
-/// Counters of what the sandbox did, for tests to assert on.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Counters of what the sandbox did, for tests to assert on (also served as JSON at
+/// `GET /_sandbox/stats`, for clients in another process).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Stats {
     /// Requests received (all of them, including rejected and fault-injected ones).
     pub requests: u64,
@@ -292,6 +293,9 @@ pub struct Stats {
     pub jobs_created: u64,
     /// Parse jobs started per document id: a value above 1 means a document was started twice.
     pub job_starts_by_document: BTreeMap<String, u64>,
+    /// Files stored per hex SHA-256 of their content: a value above 1 means the same content
+    /// was uploaded twice.
+    pub uploads_by_sha256: BTreeMap<String, u64>,
     /// Webhook deliveries answered with a 2xx.
     pub webhooks_delivered: u64,
     /// Webhook deliveries abandoned after the last retry.

@@ -447,3 +447,33 @@ fn the_sandbox_command_serves_until_interrupted() {
     status.code(0);
     assert_eq!(code, 0, "the sandbox stops cleanly on Ctrl-C");
 }
+
+#[test]
+fn rate_limit_sets_the_pace_of_every_command() {
+    let api = Api::start();
+    let invoice = api.invoice("invoice.pdf");
+    // Two requests a minute: the upload and the start go, the first status check must wait
+    // about 30 s, far beyond the timeout.
+    let out = run(api
+        .cmd()
+        .env("INVARO_RATE_LIMIT", "2")
+        .args(["parse", "--kind", "invoice", "--timeout", "300ms"])
+        .arg(&invoice))
+    .code(4);
+    assert!(out.stderr.contains("no status seen"), "{}", out.stderr);
+    let fast = run(api
+        .cmd()
+        .env("INVARO_RATE_LIMIT", "2")
+        .args([
+            "--rate-limit",
+            "1000",
+            "parse",
+            "--kind",
+            "invoice",
+            "--timeout",
+            "10s",
+        ])
+        .arg(&invoice))
+    .code(0);
+    assert!(fast.stdout.contains("bank_details"), "{}", fast.stdout);
+}

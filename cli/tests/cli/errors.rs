@@ -329,6 +329,12 @@ fn numbers_and_durations_out_of_range_are_usage_errors_naming_the_flag() {
             "--concurrency",
             "65",
         ),
+        (
+            &["--rate-limit", "0", "status", "job_1"],
+            "--rate-limit",
+            "0",
+        ),
+        (&["batch", "d"], "--kind", "required"),
     ];
     for (args, flag, rule) in cases {
         let out = run(bare().args(*args)).code(2);

@@ -176,7 +176,10 @@ fn ctrl_c_during_batch_saves_what_finished_and_prints_the_summary() {
             .arg(&out_dir)
             .arg(&docs),
     );
-    wait_for_lines(&stderr, &["quick.pdf: done", "job job_slow pending"]);
+    wait_for_lines(
+        &stderr,
+        &["quick.pdf: done", "slow.pdf: started job job_slow"],
+    );
     interrupt(&child);
     assert_eq!(exit_code(&mut child), 130);
     assert_eq!(entries(&out_dir), ["quick.pdf.json"]);

@@ -4,6 +4,8 @@ mod commands;
 mod errors;
 #[cfg(unix)]
 mod interrupts;
+#[cfg(unix)]
+mod journal;
 mod outputs;
 mod scripted;
 mod support;

@@ -77,6 +77,11 @@ fn batch_refuses_to_overwrite_results_before_sending() {
     };
     batch(&[]).code(0);
     let jobs = api.stats().jobs_created;
+    // A rerun resumes from the journal: the result is its own, and nothing is sent again.
+    batch(&[]).code(0);
+    assert_eq!(api.stats().jobs_created, jobs);
+    // Without the journal the result file is someone else's.
+    std::fs::remove_file(docs.join(".invaro-batch.sqlite")).expect("the journal is there");
     let again = batch(&[]).code(2);
     assert!(again.stderr.contains("one.pdf.json"), "{}", again.stderr);
     assert_eq!(api.stats().jobs_created, jobs);

@@ -32,13 +32,33 @@ impl Api {
 
     /// A sandbox whose jobs take `timings`.
     pub fn with_timings(timings: JobTimings) -> Self {
+        Self::with(Sandbox::builder().api_key(KEY).job_timings(timings))
+    }
+
+    /// A sandbox for batches: no rate limit to speak of, jobs taking a moment to process (and
+    /// none left `pending`, so a document's record shows whether a job was started on it).
+    pub fn for_batches() -> Self {
+        let timings = JobTimings {
+            pending: Duration::ZERO,
+            processing: Duration::from_millis(150),
+        };
+        Self::with(
+            Sandbox::builder()
+                .api_key(KEY)
+                .job_timings(timings)
+                .rate_limit(1_000_000, Duration::from_secs(60)),
+        )
+    }
+
+    /// A sandbox built by `builder` (give it the test key).
+    pub fn with(builder: invaro_sandbox::SandboxBuilder) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("a tokio runtime");
         let handle = runtime
-            .block_on(Sandbox::builder().api_key(KEY).job_timings(timings).start())
+            .block_on(builder.start())
             .expect("the sandbox starts");
         Self {
             handle: Some(handle),
@@ -59,6 +79,18 @@ impl Api {
     /// What the sandbox has seen so far.
     pub fn stats(&self) -> Stats {
         self.handle().stats()
+    }
+
+    /// What the sandbox has seen, read as another process would: `GET /_sandbox/stats`.
+    pub fn http_stats(&self) -> serde_json::Value {
+        let origin = self.url().trim_end_matches("/api/v1").to_string();
+        self.runtime.block_on(async move {
+            let response = reqwest::get(format!("{origin}/_sandbox/stats"))
+                .await
+                .expect("the stats route answers");
+            assert!(response.status().is_success(), "{}", response.status());
+            response.json().await.expect("the stats are JSON")
+        })
     }
 
     /// `invaro` with the sandbox's URL and key on the command line and fast polling.

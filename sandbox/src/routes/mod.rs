@@ -5,6 +5,7 @@ mod layers;
 mod parse;
 mod request;
 mod schemas;
+mod stats;
 mod upload;
 
 use axum::extract::{DefaultBodyLimit, State};
@@ -104,6 +105,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), layers::authenticate))
         .layer(from_fn_with_state(state.clone(), layers::body_deadline))
         .layer(from_fn_with_state(state.clone(), layers::observe))
+        .route(stats::PATH, get(stats::get))
         .with_state(state)
 }
 

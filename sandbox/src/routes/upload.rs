@@ -54,10 +54,14 @@ pub(crate) async fn receive(
     if store.file_bytes().saturating_add(total) > cap {
         return Err(ApiError::storage_full(cap));
     }
-    Ok(files
+    let hashed = super::stats::hashes(files.iter().map(|file| &file.bytes));
+    let ids = files
         .into_iter()
         .map(|file| store.add_file(file.filename, file.bytes, file.format))
-        .collect())
+        .collect();
+    drop(store);
+    super::stats::record_uploads(state, hashed);
+    Ok(ids)
 }
 
 async fn read_files(

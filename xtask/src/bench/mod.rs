@@ -3,14 +3,17 @@
 //! `target/bench/report.json`.
 //!
 //! Sections: per-request overhead (`requests`), upload memory (`upload`), decoding a large
-//! result (`decode`), polling economy under the rate limit (`polling`) and the build cost of
-//! generating the client at build time (`build_cost`). Every comparison runs interleaved
+//! result (`decode`), polling economy under the rate limit (`polling`), large journaled batches
+//! with and without an interruption (`batch`) and the build cost of generating the client at
+//! build time (`build_cost`). Every comparison runs interleaved
 //! against the same local server, and figures are medians over repeated runs.
 //!
 //! `cargo xtask` builds xtask in debug without the SDK; `bench` therefore runs itself again
 //! through `cargo run --release --features bench`, so the figures are those of optimised code.
 //! The bench reports; it asserts nothing about time and gates nothing.
 
+#[cfg(feature = "bench")]
+mod batch;
 #[cfg(feature = "bench")]
 mod build_cost;
 #[cfg(feature = "bench")]
@@ -142,18 +145,20 @@ fn measure(args: &Args) -> Result<(), String> {
     let work = project_root()?.join("target/bench");
     let mut figures = Vec::new();
     let section = |name: &str| eprintln!("bench: {name}...");
-    section("1/5 per-request overhead");
+    section("1/6 per-request overhead");
     figures.extend(requests::run(&settings));
-    section("2/5 upload memory");
+    section("2/6 upload memory");
     figures.extend(upload::run(&settings, &work)?);
-    section("3/5 decoding a large result");
+    section("3/6 decoding a large result");
     figures.extend(decode::run(&settings));
-    section("4/5 polling economy");
+    section("4/6 polling economy");
     figures.extend(polling::run(&settings));
+    section("5/6 large batches (two batches of 200, in compressed time)");
+    figures.extend(batch::run(&work)?);
     if args.skip_build {
-        eprintln!("bench: 5/5 build cost skipped (--skip-build)");
+        eprintln!("bench: 6/6 build cost skipped (--skip-build)");
     } else {
-        section("5/5 build cost (two cold builds)");
+        section("6/6 build cost (two cold builds)");
         figures.extend(build_cost::run(&settings, &work)?);
     }
     let report = report::Report {

@@ -1,0 +1,197 @@
+//! Section 6: large batches. 200 documents through the journaled batch engine (`invaro::batch`,
+//! what `invaro batch` runs) against the sandbox limited to 60 requests per window, with time
+//! compressed 60 times as in the polling section (a window of 1 s stands for the API's minute,
+//! a job's 15 s of processing takes 0.25 s, and the client's policies are divided by 60 too).
+//! The engine is driven from Rust rather than through the binary because the binary's
+//! `--rate-limit` counts per real minute; the code path is the same.
+//!
+//! The floor is what the requests alone impose: each document needs an upload, a start and at
+//! least one status call, so 600 requests, of which the first window carries 60 and each later
+//! window 60 more: the last cannot go before the start of the tenth window. The makespan is
+//! measured against it (target at most 1.15 times). The same batch is then run again with the
+//! run dropped once half the documents are done, as Ctrl-C or a crash would, and resumed from
+//! its journal; its requests, counted by the sandbox, are compared with the uninterrupted run's
+//! (target at most 1.05 times).
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use invaro::{
+    DocumentKind, PollPolicy, RateLimit, RetryPolicy,
+    batch::{Batch, Event, Item, Journal},
+};
+use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle, samples};
+use tokio::{sync::Notify, time::Instant};
+
+use super::report::Figure;
+
+const SCALE: u32 = 60;
+const LIMIT: u32 = 60;
+const WINDOW: Duration = Duration::from_secs(1);
+const DOCUMENTS: usize = 200;
+/// Files in flight: enough that the rate limit, not the jobs' 15 s, sets the pace.
+const CONCURRENCY: usize = 16;
+/// Requests each document needs at the least: upload, start, one status call.
+const REQUESTS_EACH: usize = 3;
+
+fn scaled(real: Duration) -> Duration {
+    real / SCALE
+}
+
+/// What one run saw.
+struct Outcome {
+    seconds: f64,
+    requests: u64,
+}
+
+/// Runs the section and returns its figures.
+pub fn run(work: &Path) -> Result<Vec<Figure>, String> {
+    let dir = work.join("batch");
+    let _ = std::fs::remove_dir_all(&dir);
+    let docs = dir.join("docs");
+    std::fs::create_dir_all(&docs).map_err(|e| format!("{}: {e}", docs.display()))?;
+    let files = documents(&docs)?;
+    let whole = one_run(&files, &dir.join("whole.sqlite"), false)?;
+    let resumed = one_run(&files, &dir.join("resumed.sqlite"), true)?;
+    let requests = DOCUMENTS * REQUESTS_EACH;
+    let windows = requests.div_ceil(LIMIT as usize) - 1;
+    let floor = WINDOW.as_secs_f64() * windows as f64;
+    let real = |s: f64| s * f64::from(SCALE);
+    let name = |what: &str| format!("batch of {DOCUMENTS} under 60/min: {what}");
+    Ok(vec![
+        Figure::new(name("makespan"), real(whole.seconds), "s")
+            .against(
+                "floor set by its requests",
+                real(floor),
+                whole.seconds / floor,
+            )
+            .target("<= 1.15x the floor"),
+        Figure::new(
+            name("requests, interrupted at half and resumed"),
+            resumed.requests as f64,
+            "requests",
+        )
+        .against(
+            "uninterrupted",
+            whole.requests as f64,
+            resumed.requests as f64 / whole.requests as f64,
+        )
+        .target("<= 1.05x uninterrupted"),
+    ])
+}
+
+/// [`DOCUMENTS`] distinct PDFs.
+fn documents(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    (0..DOCUMENTS)
+        .map(|i| {
+            let path = dir.join(format!("statement-{i:03}.pdf"));
+            let mut bytes = samples::INVOICE_PDF.to_vec();
+            bytes.extend_from_slice(format!("\n% copy {i}\n").as_bytes());
+            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(path)
+        })
+        .collect()
+}
+
+/// One batch on a fresh sandbox and journal; with `interrupt`, dropped at half and resumed.
+fn one_run(files: &[PathBuf], journal: &Path, interrupt: bool) -> Result<Outcome, String> {
+    // The sandbox serves from a runtime of its own, so it does not share the client's.
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("a tokio runtime: {e}"))?;
+    let sandbox: SandboxHandle = server
+        .block_on(
+            Sandbox::builder()
+                .rate_limit(LIMIT, WINDOW)
+                .job_timings(JobTimings {
+                    pending: Duration::ZERO,
+                    processing: scaled(Duration::from_secs(15)),
+                })
+                .start(),
+        )
+        .map_err(|e| format!("the sandbox: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("a tokio runtime: {e}"))?;
+    let seconds = runtime.block_on(batch(&sandbox, files, journal, interrupt))?;
+    let requests = sandbox.stats().requests;
+    drop(sandbox);
+    server.shutdown_background();
+    Ok(Outcome { seconds, requests })
+}
+
+/// Runs the batch (twice over, dropped at half, with `interrupt`); returns the seconds taken.
+async fn batch(
+    sandbox: &SandboxHandle,
+    files: &[PathBuf],
+    journal: &Path,
+    interrupt: bool,
+) -> Result<f64, String> {
+    let client = client(sandbox);
+    let items: Vec<Item> = files.iter().map(Item::new).collect();
+    let started = Instant::now();
+    if interrupt {
+        let journal = Journal::open(journal).map_err(|e| e.to_string())?;
+        let done = Arc::new(AtomicUsize::new(0));
+        let half = Arc::new(Notify::new());
+        let (seen, signal) = (done.clone(), half.clone());
+        let batch = Batch::new(&client, &journal, DocumentKind::Statement)
+            .concurrency(CONCURRENCY)
+            .on_event(Arc::new(move |_, event| {
+                if *event == Event::Done && seen.fetch_add(1, Ordering::SeqCst) + 1 == DOCUMENTS / 2
+                {
+                    signal.notify_one();
+                }
+            }));
+        tokio::select! {
+            ran = batch.run(items.clone()) => { ran.map_err(|e| e.to_string())?; }
+            () = half.notified() => {}
+        }
+    }
+    let journal = Journal::open(journal).map_err(|e| e.to_string())?;
+    let rows = Batch::new(&client, &journal, DocumentKind::Statement)
+        .concurrency(CONCURRENCY)
+        .run(items)
+        .await
+        .map_err(|e| e.to_string())?;
+    let unfinished = rows.iter().filter(|r| r.result.is_none()).count();
+    if unfinished > 0 {
+        return Err(format!(
+            "{unfinished} documents of the batch did not finish"
+        ));
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// A client with every policy compressed like the sandbox's clock.
+fn client(sandbox: &SandboxHandle) -> invaro::Client {
+    invaro::Client::builder()
+        .api_key(sandbox.api_key())
+        .base_url(sandbox.base_url())
+        .rate_limit(RateLimit::new(LIMIT, WINDOW))
+        .poll(
+            PollPolicy::default()
+                .first_check(scaled(Duration::from_secs(1)))
+                .max_interval(scaled(Duration::from_secs(10)))
+                .not_found_grace(scaled(Duration::from_secs(30)))
+                .deadline(scaled(Duration::from_secs(3600))),
+        )
+        .retry(
+            RetryPolicy::default()
+                .initial_delay(scaled(Duration::from_millis(500)))
+                .max_delay(scaled(Duration::from_secs(20)))
+                .budget(scaled(Duration::from_secs(60)))
+                .max_server_delay(scaled(Duration::from_secs(60))),
+        )
+        .build()
+        .expect("valid settings")
+}
