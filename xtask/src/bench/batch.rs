@@ -23,26 +23,22 @@ use std::{
 };
 
 use invaro::{
-    DocumentKind, PollPolicy, RateLimit, RetryPolicy,
+    DocumentKind,
     batch::{Batch, Event, Item, Journal},
 };
 use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle, samples};
 use tokio::{sync::Notify, time::Instant};
 
-use super::report::Figure;
+use super::{
+    polling::{LIMIT, SCALE, WINDOW, scaled},
+    report::Figure,
+};
 
-const SCALE: u32 = 60;
-const LIMIT: u32 = 60;
-const WINDOW: Duration = Duration::from_secs(1);
 const DOCUMENTS: usize = 200;
 /// Files in flight: enough that the rate limit, not the jobs' 15 s, sets the pace.
 const CONCURRENCY: usize = 16;
 /// Requests each document needs at the least: upload, start, one status call.
 const REQUESTS_EACH: usize = 3;
-
-fn scaled(real: Duration) -> Duration {
-    real / SCALE
-}
 
 /// What one run saw.
 struct Outcome {
@@ -174,24 +170,9 @@ async fn batch(
 
 /// A client with every policy compressed like the sandbox's clock.
 fn client(sandbox: &SandboxHandle) -> invaro::Client {
-    invaro::Client::builder()
-        .api_key(sandbox.api_key())
-        .base_url(sandbox.base_url())
-        .rate_limit(RateLimit::new(LIMIT, WINDOW))
-        .poll(
-            PollPolicy::default()
-                .first_check(scaled(Duration::from_secs(1)))
-                .max_interval(scaled(Duration::from_secs(10)))
-                .not_found_grace(scaled(Duration::from_secs(30)))
-                .deadline(scaled(Duration::from_secs(3600))),
-        )
-        .retry(
-            RetryPolicy::default()
-                .initial_delay(scaled(Duration::from_millis(500)))
-                .max_delay(scaled(Duration::from_secs(20)))
-                .budget(scaled(Duration::from_secs(60)))
-                .max_server_delay(scaled(Duration::from_secs(60))),
-        )
-        .build()
-        .expect("valid settings")
+    super::polling::client(
+        sandbox.api_key(),
+        sandbox.base_url(),
+        Duration::from_secs(3600),
+    )
 }

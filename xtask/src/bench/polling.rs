@@ -32,9 +32,10 @@ use tokio::time::Instant;
 use super::{Settings, report::Figure, report::median, server};
 
 /// Real seconds per bench second.
-const SCALE: u32 = 60;
-const LIMIT: u32 = 60;
-const WINDOW: Duration = Duration::from_secs(1);
+pub(super) const SCALE: u32 = 60;
+/// The API's 60 requests a minute, compressed.
+pub(super) const LIMIT: u32 = 60;
+pub(super) const WINDOW: Duration = Duration::from_secs(1);
 const KEY: &str = "bench-key";
 const COUNTS: [usize; 3] = [1, 10, 100];
 
@@ -53,7 +54,7 @@ struct Outcome {
 }
 
 /// `real` divided by [`SCALE`].
-fn scaled(real: Duration) -> Duration {
+pub(super) fn scaled(real: Duration) -> Duration {
     real / SCALE
 }
 
@@ -188,7 +189,7 @@ async fn one_run(way: Way, count: usize) -> Outcome {
         .route("/api/v1/parse/statements/{job_id}", get(status))
         .with_state(jobs.clone());
     let server = server::spawn(app);
-    let client = client(&server.base_url);
+    let client = client(KEY, &server.base_url, Duration::from_secs(600));
     let naive = reqwest::Client::new();
     let latencies: Vec<f64> = futures::stream::iter(0..count)
         .map(|n| {
@@ -215,17 +216,19 @@ async fn one_run(way: Way, count: usize) -> Outcome {
     }
 }
 
-/// An invaro client with every policy compressed like the server's clock.
-fn client(base_url: &str) -> invaro::Client {
+/// An invaro client with every policy compressed like the server's clock, waiting at most
+/// `deadline` (real scale) for a job.
+pub(super) fn client(key: &str, base_url: &str, deadline: Duration) -> invaro::Client {
     invaro::Client::builder()
-        .api_key(KEY)
+        .api_key(key)
         .base_url(base_url)
         .rate_limit(RateLimit::new(LIMIT, WINDOW))
         .poll(
             PollPolicy::default()
                 .first_check(scaled(Duration::from_secs(1)))
                 .max_interval(scaled(Duration::from_secs(10)))
-                .deadline(scaled(Duration::from_secs(600))),
+                .not_found_grace(scaled(Duration::from_secs(30)))
+                .deadline(scaled(deadline)),
         )
         .retry(
             RetryPolicy::default()
