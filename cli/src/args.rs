@@ -1,9 +1,9 @@
 //! The command line: every command, option and `--help` example, declared with clap.
 
-use std::{num::NonZeroU64, path::PathBuf, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use invaro::generated::types;
+use clap::{Args, Parser, Subcommand};
+use invaro::{DocumentKind, types};
 
 /// Parse invoices and bank statements with the Invaro Document Processing API.
 // No Debug: it holds the API key.
@@ -113,7 +113,7 @@ printed on Ctrl-C).")]
     Start {
         /// What the documents are.
         #[arg(long, value_enum)]
-        kind: Kind,
+        kind: DocumentKind,
         /// Document ids printed by `invaro upload`.
         #[arg(required = true, value_name = "DOCUMENT_ID")]
         document_ids: Vec<String>,
@@ -138,7 +138,7 @@ Examples:
         job_ids: Vec<String>,
         /// What the jobs parse (found out with one extra request when not given).
         #[arg(long, value_enum)]
-        kind: Option<Kind>,
+        kind: Option<DocumentKind>,
         /// How long to wait for the jobs, from when the command runs: 30s, 2m, 500ms... (at most 24h).
         #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = wait_timeout)]
         timeout: Duration,
@@ -167,7 +167,7 @@ The exit code is 0 only when every supported file parsed; unsupported files are 
         dir: PathBuf,
         /// What the documents are.
         #[arg(long, value_enum, required_unless_present = "status")]
-        kind: Option<Kind>,
+        kind: Option<DocumentKind>,
         /// Files processed at once.
         #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
@@ -240,7 +240,7 @@ pub struct ParseArgs {
     pub files: Vec<PathBuf>,
     /// What the documents are.
     #[arg(long, value_enum)]
-    pub kind: Kind,
+    pub kind: DocumentKind,
     /// Start the jobs and print their ids without waiting.
     #[arg(long)]
     pub no_wait: bool,
@@ -285,13 +285,13 @@ pub enum SchemasCommand {
     List {
         /// Only schemas of this type.
         #[arg(long = "type", value_enum)]
-        type_: Option<SchemaType>,
+        type_: Option<DocumentKind>,
         /// Page number, from 1.
-        #[arg(long)]
-        page: Option<NonZeroU64>,
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        page: Option<u32>,
         /// Schemas per page, 1 to 100.
         #[arg(long, value_parser = page_size)]
-        page_size: Option<NonZeroU64>,
+        page_size: Option<u32>,
     },
     /// Show one schema.
     #[command(after_help = "Example:\n  invaro schemas get 3f0c1b2a-...")]
@@ -309,7 +309,7 @@ pub enum SchemasCommand {
         name: String,
         /// What the schema extracts.
         #[arg(long = "type", value_enum)]
-        type_: SchemaType,
+        type_: DocumentKind,
         /// The schema: a JSON object, from a file or `-` for stdin.
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
@@ -340,15 +340,15 @@ pub enum FilesCommand {
         /// Only files with this status: pending, processing, completed, failed or deleted.
         #[arg(long, value_parser = parse_file_status)]
         status: Option<types::FileStatus>,
-        /// Only files of this type (invoice, bank_statement).
-        #[arg(long = "type")]
-        type_: Option<String>,
+        /// Only files of this kind of document.
+        #[arg(long = "type", value_enum)]
+        type_: Option<DocumentKind>,
         /// Page number, from 1.
-        #[arg(long)]
-        page: Option<NonZeroU64>,
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        page: Option<u32>,
         /// Files per page, 1 to 100.
         #[arg(long, value_parser = page_size)]
-        page_size: Option<NonZeroU64>,
+        page_size: Option<u32>,
     },
     /// Show one file and what was parsed from it.
     #[command(after_help = "Example:\n  invaro files get f663d9ac-6d5b-4cfe-bf30-ac19ad9429e4")]
@@ -411,33 +411,6 @@ Exit code 0 when the signature matches, 1 when it does not.")]
         #[arg(value_name = "FILE", default_value = "-")]
         body: PathBuf,
     },
-}
-
-/// What a document is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Kind {
-    /// An invoice.
-    Invoice,
-    /// A bank statement.
-    Statement,
-}
-
-impl From<Kind> for invaro::DocumentKind {
-    fn from(kind: Kind) -> Self {
-        match kind {
-            Kind::Invoice => Self::Invoice,
-            Kind::Statement => Self::Statement,
-        }
-    }
-}
-
-/// What a schema extracts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SchemaType {
-    /// Invoices.
-    Invoice,
-    /// Bank statements.
-    BankStatement,
 }
 
 /// Reads a file status as the API spells it.
@@ -522,11 +495,10 @@ fn parse_duration(text: &str) -> Result<Duration, DurationError> {
 }
 
 /// A page size the API accepts: 1 to 100.
-fn page_size(text: &str) -> Result<NonZeroU64, String> {
-    text.parse::<u64>()
+fn page_size(text: &str) -> Result<u32, String> {
+    text.parse::<u32>()
         .ok()
         .filter(|n| (1..=100).contains(n))
-        .and_then(NonZeroU64::new)
         .ok_or_else(|| format!("{text:?} is not a whole number from 1 to 100"))
 }
 
@@ -576,7 +548,7 @@ mod tests {
 
     #[test]
     fn page_sizes_are_1_to_100() {
-        assert_eq!(page_size("100").map(NonZeroU64::get), Ok(100));
+        assert_eq!(page_size("100"), Ok(100));
         for bad in ["0", "101", "-1", "x", "99999999999999999999"] {
             assert!(page_size(bad).unwrap_err().contains("1 to 100"), "{bad}");
         }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use futures::StreamExt;
 
 use crate::{
-    commands::parse::Outcome,
+    commands::parse::{Outcome, Status},
     context::Ctx,
     exit::{Exit, Failure},
     save,
@@ -207,7 +207,7 @@ fn resume_commands(outcomes: &[Outcome]) -> Resume {
     let mut resume = Resume {
         files: outcomes
             .iter()
-            .filter(|o| o.status == "interrupted" && o.document_id.is_none())
+            .filter(|o| o.status == Status::Interrupted && o.document_id.is_none())
             .filter_map(|o| o.file.clone())
             .collect(),
         ..Resume::default()
@@ -231,7 +231,7 @@ fn resume_commands(outcomes: &[Outcome]) -> Resume {
         let documents: Vec<&str> = outcomes
             .iter()
             .filter(of_kind)
-            .filter(|o| o.status == "interrupted" && o.job_id.is_none())
+            .filter(|o| o.status == Status::Interrupted && o.job_id.is_none())
             .filter_map(|o| o.document_id.as_deref())
             .collect();
         if !documents.is_empty() && kind.is_some() {
@@ -292,9 +292,9 @@ mod tests {
     fn the_resume_line_names_every_job_left_and_every_document_without_one() {
         let invoice = Some(DocumentKind::Invoice);
         let mut finished = outcome(invoice, "d0", Some("job_done"));
-        finished.settle("done");
+        finished.settle(Status::Done);
         let mut started = outcome(invoice, "d1", Some("job_a"));
-        started.settle("started");
+        started.settle(Status::Started);
         let mut outcomes = vec![
             finished,
             started,

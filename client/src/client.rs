@@ -5,14 +5,11 @@ use std::{path::Path, sync::Arc};
 use futures::StreamExt;
 
 use crate::{
-    Config, DocumentKind, Error, Job, Upload,
+    Config, DocumentKind, Error, Job, MAX_BATCH, Upload,
     generated::{self, types},
-    hooks::{self, Hooks},
+    transport::{self, Hooks},
     results::{InvoiceResult, StatementResult},
 };
-
-/// The largest batch one request may start.
-pub const MAX_BATCH: usize = 10;
 
 /// A client of the Invaro API. Cheap to clone: clones share the connection pool and the rate
 /// limiter.
@@ -81,19 +78,58 @@ impl Client {
         &self.inner.config
     }
 
-    /// The generated client, for every operation of the API. Its calls go through the same
-    /// authentication, rate limiting and retries; run them with [`call`](Self::call) to get
-    /// this crate's [`Error`].
+    /// The Files API: list, get, download, delete, upload with validation.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let page = client.files().list().status(invaro::types::FileStatus::Completed).send().await?;
+    /// println!("{} completed files", page.files.len());
+    /// # Ok(()) }
+    /// ```
+    pub fn files(&self) -> crate::resources::Files<'_> {
+        crate::resources::Files::new(self)
+    }
+
+    /// The Schemas API: create, list, get, update custom extraction schemas.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let schemas = client.schemas().list().kind(invaro::DocumentKind::Invoice).send().await?;
+    /// println!("{} invoice schemas", schemas.schemas.len());
+    /// # Ok(()) }
+    /// ```
+    pub fn schemas(&self) -> crate::resources::Schemas<'_> {
+        crate::resources::Schemas::new(self)
+    }
+
+    /// Parse jobs of any kind, by id.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// println!("{}", client.jobs().get("job_4f1c").await?.status);
+    /// # Ok(()) }
+    /// ```
+    pub fn jobs(&self) -> crate::resources::Jobs<'_> {
+        crate::resources::Jobs::new(self)
+    }
+
+    /// The generated client, for every operation of the API as the spec names it, in
+    /// progenitor's builder style (`client.api().list_schemas().page(1).send()`). Its calls go
+    /// through the same authentication, rate limiting and retries as the rest of this crate;
+    /// run them with [`call`](Self::call) to get this crate's [`Error`] and the envelope. The
+    /// resource groups ([`files`](Self::files), [`schemas`](Self::schemas)) and the job calls
+    /// cover every operation with plainer types: reach for `api()` for what they leave out.
     pub fn api(&self) -> &generated::Client {
         &self.inner.api
     }
 
-    /// Runs a call of the generated client and returns its body, or an [`Error`].
+    /// Runs a call of the generated client ([`api`](Self::api)) and returns its body (the
+    /// whole envelope, as the spec declares it), or an [`Error`].
     ///
     /// ```no_run
     /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
-    /// let files = client.call(client.api().list_files(None, None, None, None)).await?;
-    /// println!("{} files", files.data.total.unwrap_or_default());
+    /// let page = client.call(client.api().list_schemas().page(1).send()).await?;
+    /// println!("{} schemas", page.data.schemas.len());
     /// # Ok(()) }
     /// ```
     pub async fn call<T>(
@@ -105,7 +141,7 @@ impl Client {
             >,
         >,
     ) -> Result<T, Error> {
-        hooks::call(future).await
+        transport::call(future).await
     }
 
     /// Starts parsing an uploaded document (its `doc_id`).
@@ -115,8 +151,14 @@ impl Client {
             callback_url: self.config().callback_url.clone(),
         };
         let started = match kind {
-            DocumentKind::Invoice => self.call(self.api().process_invoices(&request)).await?,
-            DocumentKind::Statement => self.call(self.api().process_statements(&request)).await?,
+            DocumentKind::Invoice => {
+                let call = self.api().process_invoices().body(request);
+                self.call(call.send()).await?
+            }
+            DocumentKind::Statement => {
+                let call = self.api().process_statements().body(request);
+                self.call(call.send()).await?
+            }
         };
         Ok(Job::started(self, kind, started.data.job_id))
     }
@@ -131,7 +173,9 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn download(&self, file_id: &str) -> Result<bytes::Bytes, Error> {
-        let stream = self.call(self.api().download_file(file_id)).await?;
+        let stream = self
+            .call(self.api().download_file().file_id(file_id).send())
+            .await?;
         // The transport has read the body already: this only gathers it.
         let chunks: Vec<_> = stream.into_inner().collect().await;
         let mut content = bytes::BytesMut::new();
@@ -229,10 +273,13 @@ impl Client {
             callback_url: self.config().callback_url.clone(),
         };
         let started = match kind {
-            DocumentKind::Invoice => self.call(self.api().process_invoices_batch(&request)).await,
+            DocumentKind::Invoice => {
+                let call = self.api().process_invoices_batch().body(request);
+                self.call(call.send()).await
+            }
             DocumentKind::Statement => {
-                self.call(self.api().process_statements_batch(&request))
-                    .await
+                let call = self.api().process_statements_batch().body(request);
+                self.call(call.send()).await
             }
         };
         match started {

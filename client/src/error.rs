@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use crate::{
     JobStatus,
     generated::types,
-    retry::{self, Outcome},
+    transport::retry::{self, Outcome},
 };
 
 /// How much of an undecodable body an error keeps.

@@ -10,37 +10,12 @@
 //! implementations answer 404 until a worker picks the job up). Dropping a wait stops its
 //! checks.
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use tokio::time::Instant;
 
-use crate::{Client, Error, JobStatus, ParsedDocument, generated::types};
-
-/// What kind of document a job parses: it picks the start and status routes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DocumentKind {
-    /// An invoice (`/parse/invoices`).
-    Invoice,
-    /// A bank statement (`/parse/statements`).
-    Statement,
-}
-
-impl DocumentKind {
-    /// `invoice` or `statement`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Invoice => "invoice",
-            Self::Statement => "statement",
-        }
-    }
-}
-
-impl fmt::Display for DocumentKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::{Client, DocumentKind, Error, JobStatus, ParsedDocument, generated::types};
 
 /// How jobs are polled until they finish.
 ///
@@ -221,12 +196,12 @@ impl Job {
         match self.kind {
             DocumentKind::Invoice => self
                 .client
-                .call(api.get_invoice_status(&self.id))
+                .call(api.get_invoice_status().job_id(&self.id).send())
                 .await
                 .map(types::InvoiceStatusResponse::into_job),
             DocumentKind::Statement => self
                 .client
-                .call(api.get_statement_status(&self.id))
+                .call(api.get_statement_status().job_id(&self.id).send())
                 .await
                 .map(|response| response.data),
         }
@@ -241,13 +216,43 @@ impl Job {
         self.wait_until(deadline).await
     }
 
+    /// [`wait`](Self::wait), telling `on_update` of every status change as it is seen (the
+    /// first check included, so it is called at least once): for progress displays.
+    ///
+    /// ```no_run
+    /// # async fn demo(job: invaro::Job) -> Result<(), invaro::Error> {
+    /// let parsed = job
+    ///     .wait_with(|update| println!("{} {:?}%", update.status, update.progress))
+    ///     .await?;
+    /// println!("{:#?}", parsed.output());
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_with(
+        &self,
+        on_update: impl FnMut(&types::Job),
+    ) -> Result<ParsedDocument, Error> {
+        let deadline = self.client.config().poll.deadline_from(Instant::now());
+        self.wait_until_with(deadline, on_update).await
+    }
+
     /// [`wait`](Self::wait), giving up at `deadline`.
     pub(crate) async fn wait_until(&self, deadline: Instant) -> Result<ParsedDocument, Error> {
+        self.wait_until_with(deadline, |_| {}).await
+    }
+
+    /// [`wait_with`](Self::wait_with), giving up at `deadline`.
+    pub(crate) async fn wait_until_with(
+        &self,
+        deadline: Instant,
+        mut on_update: impl FnMut(&types::Job),
+    ) -> Result<ParsedDocument, Error> {
         let updates = self.updates_until(deadline);
         futures::pin_mut!(updates);
         let mut last = None;
         while let Some(update) = updates.next().await {
-            last = Some(update?);
+            let job = update?;
+            on_update(&job);
+            last = Some(job);
         }
         let job = last.expect("updates yield at least one status or an error");
         Ok(ParsedDocument::new(self.kind, job))
@@ -327,7 +332,7 @@ impl Poll {
         };
         self.polls = self.polls.saturating_add(1);
         // The deadline bounds the call too: its retries and the answer.
-        let check = crate::hooks::with_permit(permit, job.status());
+        let check = crate::transport::with_permit(permit, job.status());
         let Ok(answer) = tokio::time::timeout_at(self.deadline, check).await else {
             return Some(Err(self.timeout(job)));
         };
@@ -396,23 +401,6 @@ impl Job {
             && self
                 .started
                 .is_some_and(|started| started.elapsed() < policy.not_found_grace)
-    }
-}
-
-impl types::InvoiceStatusResponse {
-    /// The job, whether the server wrapped it in the `{success, data}` envelope or not.
-    pub fn into_job(self) -> types::Job {
-        match self {
-            Self::Variant0(envelope) => envelope.data,
-            Self::Variant1(job) => job,
-        }
-    }
-}
-
-impl types::Job {
-    /// The parsed output, whether the server sent it as `result` or `results`.
-    pub fn output(&self) -> Option<&types::ParsedDocument> {
-        self.result.as_ref().or(self.results.as_ref())
     }
 }
 

@@ -36,38 +36,40 @@ pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
+/// The spec's named types (requests, answers and their parts), as generated.
+pub use generated::types;
+
 pub mod batch;
 mod client;
 mod config;
+mod document_kind;
 mod error;
-mod exact_numbers;
+pub mod facts;
 mod files;
-pub mod hooks;
+mod generated_ext;
 mod job_status;
 mod jobs;
-mod rate_limit;
+mod open_enum;
+pub mod resources;
 pub mod results;
-mod retry;
 mod scheduler;
+mod transport;
 mod upload;
 pub mod webhook;
 
-pub use client::{BatchOutcome, BatchReport, Client, MAX_BATCH, ParsedDocument};
+pub use client::{BatchOutcome, BatchReport, Client, ParsedDocument};
+pub use document_kind::DocumentKind;
+pub use facts::{MAX_BATCH, MAX_FILE_BYTES, MAX_FILES, sniff};
 pub use config::{ClientBuilder, Config, DEFAULT_BASE_URL};
 pub use error::{ApiError, Error};
 pub use job_status::JobStatus;
-pub use jobs::{DocumentKind, Job, PollPolicy};
-pub use rate_limit::{MAX_SERVER_WINDOW, RateLimit};
+pub use jobs::{Job, PollPolicy};
+pub use transport::{MAX_SERVER_WINDOW, RateLimit, RetryPolicy};
 pub use results::{
     Amount, AmountError, BankDetails, BuyerDetails, InvoiceDetails, InvoiceResult, StatementResult,
     TaxCalculation, Transaction, TransactionType,
 };
-pub use retry::RetryPolicy;
-pub use upload::{MAX_FILE_BYTES, MAX_FILES, ProgressFn, Upload, UploadProgress, sniff};
-
-/// The operations written by hand because progenitor cannot generate them (keep in step with
-/// `invaro_codegen::HAND_WRITTEN`; a test compares the two).
-pub const HAND_WRITTEN: &[&str] = &["uploadDocuments", "uploadFiles"];
+pub use upload::{ProgressFn, Upload, UploadProgress};
 
 /// The README's examples, compiled and run as doctests so that they stay true.
 #[doc = include_str!("../../README.md")]

@@ -245,64 +245,13 @@ fn full_year(two_digits: u16) -> u16 {
     }
 }
 
-/// Whether a transaction adds to the balance or takes from it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum TransactionType {
-    /// Money in (`credit`, also read from `Cr`, in any case).
-    Credit,
-    /// Money out (`debit`, also read from `Dr`, in any case).
-    Debit,
-    /// Any other value, kept as sent.
-    Unknown(String),
-}
-
-impl TransactionType {
-    /// The wire name: `credit`, `debit`, or the unknown value as sent.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Credit => "credit",
-            Self::Debit => "debit",
-            Self::Unknown(s) => s,
-        }
-    }
-
-    fn from_wire(s: &str) -> Self {
-        let is = |name: &str| s.eq_ignore_ascii_case(name);
-        if is("credit") || is("cr") {
-            Self::Credit
-        } else if is("debit") || is("dr") {
-            Self::Debit
-        } else {
-            Self::Unknown(s.to_owned())
-        }
-    }
-}
-
-impl fmt::Display for TransactionType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for TransactionType {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for TransactionType {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = TransactionType;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a transaction type such as \"credit\" or \"debit\"")
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<TransactionType, E> {
-                Ok(TransactionType::from_wire(s))
-            }
-        }
-        d.deserialize_str(Visitor)
+crate::open_enum::open_enum! {
+    /// Whether a transaction adds to the balance or takes from it (read in any case).
+    pub enum TransactionType, compare str::eq_ignore_ascii_case {
+        /// Money in (`credit`, also read from `Cr`).
+        Credit = "credit" | "cr",
+        /// Money out (`debit`, also read from `Dr`).
+        Debit = "debit" | "dr",
     }
 }
 

@@ -23,7 +23,7 @@ use std::{
 
 use tokio::{sync::Notify, time::Instant};
 
-use crate::{DocumentKind, JobStatus, PollPolicy, generated::types, rate_limit::Limiter};
+use crate::{DocumentKind, JobStatus, PollPolicy, generated::types, transport::rate_limit::Limiter};
 
 /// How many finished jobs of each kind the scheduler remembers the durations of.
 const LEARNED: usize = 64;
@@ -77,7 +77,7 @@ struct Entry {
     /// Whether the wait is asking for a turn now.
     asking: bool,
     /// A permit handed to the wait, not yet taken.
-    grant: Option<crate::rate_limit::Permit>,
+    grant: Option<crate::transport::rate_limit::Permit>,
     woken: Arc<Notify>,
     /// The last reported progress (0 to 100) and when it was seen.
     progress: Option<(f64, Instant)>,
@@ -352,7 +352,7 @@ pub(crate) struct Ticket {
 
 impl Ticket {
     /// Waits until the scheduler picks this job, and returns the permit its check runs on.
-    pub(crate) async fn turn(&self) -> crate::rate_limit::Permit {
+    pub(crate) async fn turn(&self) -> crate::transport::rate_limit::Permit {
         let _asking = Asking::new(self);
         loop {
             let woken = self.woken.notified();
@@ -376,7 +376,7 @@ impl Ticket {
         }
     }
 
-    fn take_grant(&self) -> Option<crate::rate_limit::Permit> {
+    fn take_grant(&self) -> Option<crate::transport::rate_limit::Permit> {
         let mut board = self.shared.lock();
         let entry = board.waits.get_mut(&self.id)?;
         let permit = entry.grant.take()?;

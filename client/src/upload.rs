@@ -1,8 +1,8 @@
-//! File uploads: the two multipart operations progenitor cannot generate, written by hand.
+//! File uploads: what the two multipart operations progenitor cannot generate send.
 //!
-//! Every file is checked before a byte is sent (PDF, JPEG or PNG by its first bytes, not empty,
-//! at most 10 MB, at most 50 per request) and then streamed from disk with a known length, so
-//! memory does not grow with file size. A retried upload re-opens its files.
+//! Every file is checked before a byte is sent ([`crate::facts`]: PDF, JPEG or PNG by its first
+//! bytes, not empty, at most 10 MB, at most 50 per request) and then streamed from disk with a
+//! known length, so memory does not grow with file size. A retried upload re-opens its files.
 
 use std::{
     path::{Path, PathBuf},
@@ -21,12 +21,12 @@ use reqwest::{
 };
 use tokio::io::AsyncReadExt;
 
-use crate::{Error, generated, generated::types};
-
-/// The largest file the API accepts: 10 MB.
-pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
-/// The most files one upload may carry.
-pub const MAX_FILES: usize = 50;
+use crate::{
+    Error,
+    facts::{self, HEAD_BYTES, MAX_FILES},
+    generated,
+    generated::types,
+};
 
 /// One file to upload: from a path (streamed) or from bytes in memory.
 ///
@@ -130,27 +130,13 @@ async fn check_one(upload: &Upload) -> Result<Checked, Error> {
     let (len, head) = match &upload.source {
         Source::Bytes(bytes) => (
             bytes.len() as u64,
-            bytes.slice(..bytes.len().min(8)).to_vec(),
+            bytes.slice(..bytes.len().min(HEAD_BYTES)).to_vec(),
         ),
         Source::Path(path) => read_head(path)
             .await
             .map_err(|e| Error::invalid(&label, format!("cannot be read: {e}")))?,
     };
-    if len == 0 {
-        return Err(Error::invalid(label, "is empty"));
-    }
-    if len > MAX_FILE_BYTES {
-        return Err(Error::invalid(
-            label,
-            format!("is {len} bytes; the API accepts at most {MAX_FILE_BYTES} (10 MB)"),
-        ));
-    }
-    let mime = sniff(&head).ok_or_else(|| {
-        Error::invalid(
-            &label,
-            "is not a PDF, JPEG or PNG (judged by its first bytes)",
-        )
-    })?;
+    let mime = facts::check(len, &head).map_err(|rule| Error::invalid(label, rule))?;
     Ok(Checked {
         upload: upload.clone(),
         len,
@@ -158,26 +144,13 @@ async fn check_one(upload: &Upload) -> Result<Checked, Error> {
     })
 }
 
-/// The size of a file and its first 8 bytes.
+/// The size of a file and its first bytes.
 async fn read_head(path: &Path) -> std::io::Result<(u64, Vec<u8>)> {
     let file = tokio::fs::File::open(path).await?;
     let len = file.metadata().await?.len();
-    let mut head = Vec::with_capacity(8);
-    file.take(8).read_to_end(&mut head).await?;
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    file.take(HEAD_BYTES as u64).read_to_end(&mut head).await?;
     Ok((len, head))
-}
-
-/// The media type of a document by its magic number.
-pub fn sniff(head: &[u8]) -> Option<&'static str> {
-    if head.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else {
-        None
-    }
 }
 
 /// The multipart form of one attempt: each file a lazily opened stream of known length.
@@ -219,13 +192,13 @@ fn file_stream(path: PathBuf) -> Chunks {
 
 /// Which upload route to use.
 #[derive(Clone, Copy)]
-enum Route {
+pub(crate) enum Route {
     Documents,
     Files,
 }
 
 /// Sends checked files to `route`, through the same hooks as every other call.
-async fn send<T: serde::de::DeserializeOwned>(
+pub(crate) async fn send<T: serde::de::DeserializeOwned>(
     api: &generated::Client,
     route: Route,
     files: &[Checked],
@@ -271,36 +244,13 @@ fn upload_ceiling(read_timeout: std::time::Duration, files: &[Checked]) -> std::
     ))
 }
 
-/// The hand-written operations, on the generated client under the names progenitor would give
-/// them, with the same kind of signature.
-impl generated::Client {
-    /// Upload Documents: sends files to `POST /parse/upload`; each `doc_id` in the answer is a
-    /// `document_id` for the parse calls.
-    pub async fn upload_documents(
-        &self,
-        files: &[Upload],
-    ) -> Result<ResponseValue<types::UploadResponse>, progenitor_client::Error<types::ErrorEnvelope>>
-    {
-        let checked = check(files).await.map_err(invalid_request)?;
-        send(self, Route::Documents, &checked, None).await
-    }
-
-    /// Upload Files: sends files to `POST /files/upload`, which validates them and answers
-    /// with each file's id, type and page count.
-    pub async fn upload_files(
-        &self,
-        files: &[Upload],
-    ) -> Result<
-        ResponseValue<types::FileUploadResponse>,
-        progenitor_client::Error<types::ErrorEnvelope>,
-    > {
-        let checked = check(files).await.map_err(invalid_request)?;
-        send(self, Route::Files, &checked, None).await
-    }
-}
-
-fn invalid_request(e: Error) -> progenitor_client::Error<types::ErrorEnvelope> {
-    progenitor_client::Error::InvalidRequest(e.to_string())
+/// [`check`] for the generated client's hand-written operations, whose error type is progenitor's.
+pub(crate) async fn check_for_request(
+    files: &[Upload],
+) -> Result<Vec<Checked>, progenitor_client::Error<types::ErrorEnvelope>> {
+    check(files)
+        .await
+        .map_err(|e| progenitor_client::Error::InvalidRequest(e.to_string()))
 }
 
 impl crate::Client {
@@ -325,7 +275,7 @@ impl crate::Client {
         progress: Option<ProgressFn>,
     ) -> Result<Vec<types::UploadedDocument>, Error> {
         let checked = check(files).await?;
-        let response: types::UploadResponse = crate::hooks::call(send(
+        let response: types::UploadResponse = crate::transport::call(send(
             self.api(),
             Route::Documents,
             &checked,

@@ -237,63 +237,19 @@ pub enum WebhookError {
     },
 }
 
-/// The kind of a webhook event (the `event` field).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    /// `job.created`: the job was accepted.
-    JobCreated,
-    /// `job.started`: processing began.
-    JobStarted,
-    /// `job.progress`: processing advanced.
-    JobProgress,
-    /// `job.completed`: the result is ready.
-    JobCompleted,
-    /// `job.failed`: the job ended without a result.
-    JobFailed,
-    /// An event this SDK does not know yet, kept as sent.
-    Unknown(String),
-}
-
-impl EventKind {
-    /// The wire name, such as `job.completed`.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::JobCreated => "job.created",
-            Self::JobStarted => "job.started",
-            Self::JobProgress => "job.progress",
-            Self::JobCompleted => "job.completed",
-            Self::JobFailed => "job.failed",
-            Self::Unknown(name) => name,
-        }
-    }
-
-    fn from_wire(name: String) -> Self {
-        match name.as_str() {
-            "job.created" => Self::JobCreated,
-            "job.started" => Self::JobStarted,
-            "job.progress" => Self::JobProgress,
-            "job.completed" => Self::JobCompleted,
-            "job.failed" => Self::JobFailed,
-            _ => Self::Unknown(name),
-        }
-    }
-}
-
-impl fmt::Display for EventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for EventKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for EventKind {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Self::from_wire)
+crate::open_enum::open_enum! {
+    /// The kind of a webhook event (the `event` field).
+    pub enum EventKind, compare str::eq {
+        /// `job.created`: the job was accepted.
+        JobCreated = "job.created",
+        /// `job.started`: processing began.
+        JobStarted = "job.started",
+        /// `job.progress`: processing advanced.
+        JobProgress = "job.progress",
+        /// `job.completed`: the result is ready.
+        JobCompleted = "job.completed",
+        /// `job.failed`: the job ended without a result.
+        JobFailed = "job.failed",
     }
 }
 

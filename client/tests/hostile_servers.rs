@@ -242,17 +242,13 @@ async fn every_2xx_with_the_success_body_is_a_success() {
     assert_eq!(job.id(), "job_1");
     let status = job.status().await.unwrap();
     assert_eq!(status.status, JobStatus::Completed);
-    let request = invaro::generated::types::CreateSchemaRequest {
-        name: "n".parse().unwrap(),
-        type_: invaro::generated::types::SchemaType::Invoice,
-        description: None,
-        schema_string: serde_json::Map::new().into(),
-    };
     let created = client
-        .call(client.api().create_schema(&request))
+        .schemas()
+        .create("n", DocumentKind::Invoice, serde_json::json!({}))
+        .send()
         .await
         .unwrap();
-    assert_eq!(created.data.id, "s1");
+    assert_eq!(created.id, "s1");
     let posts = server.seen().iter().filter(|s| s.method == "POST").count();
     assert_eq!(posts, 2, "each POST was sent once");
 }
@@ -484,14 +480,8 @@ async fn a_server_hint_of_no_wait_never_shortens_the_backoff() {
 async fn a_put_that_may_have_arrived_is_not_sent_again() {
     let server = Scripted::start(|_, _| Reply::Drop).await;
     let client = server.client().build().unwrap();
-    let update = invaro::generated::types::UpdateSchemaRequest {
-        description: None,
-        schema_string: serde_json::Map::new().into(),
-    };
-    let e = client
-        .call(client.api().update_schema("s1", &update))
-        .await
-        .unwrap_err();
+    let update = || client.schemas().update("s1", serde_json::json!({})).send();
+    let e = update().await.unwrap_err();
     assert!(matches!(e, Error::Transport { .. }), "{e:?}");
     assert!(
         !e.is_retryable(),
@@ -502,7 +492,9 @@ async fn a_put_that_may_have_arrived_is_not_sent_again() {
     let busy = Scripted::start(|_, _| json(503, "{}")).await;
     let client = busy.client().build().unwrap();
     let e = client
-        .call(client.api().update_schema("s1", &update))
+        .schemas()
+        .update("s1", serde_json::json!({}))
+        .send()
         .await
         .unwrap_err();
     assert_eq!(e.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
@@ -525,9 +517,9 @@ async fn a_delete_repeated_after_a_lost_attempt_succeeds_on_already_deleted() {
         })
         .await;
         let client = server.client().build().unwrap();
-        let deleted = client.call(client.api().delete_file("f-1")).await;
+        let deleted = client.files().delete("f-1").await;
         let deleted = deleted.unwrap_or_else(|e| panic!("{again}: {e}"));
-        assert_eq!(deleted.data.file_id, "f-1");
+        assert_eq!(deleted.file_id, "f-1");
         assert_eq!(server.seen().len(), 2);
     }
 
@@ -536,10 +528,7 @@ async fn a_delete_repeated_after_a_lost_attempt_succeeds_on_already_deleted() {
         Scripted::start(|_, _| json(409, r#"{"success": false, "error": "already deleted"}"#))
             .await;
     let client = server.client().build().unwrap();
-    let e = client
-        .call(client.api().delete_file("f-1"))
-        .await
-        .unwrap_err();
+    let e = client.files().delete("f-1").await.unwrap_err();
     assert_eq!(e.status(), Some(StatusCode::CONFLICT));
     assert_eq!(server.seen().len(), 1);
 }

@@ -8,7 +8,7 @@
 mod checks;
 
 // Crate-private (the transport calls it), so compiled here as well; its unit tests run twice.
-#[path = "../src/exact_numbers.rs"]
+#[path = "../src/transport/exact_numbers.rs"]
 mod exact_numbers;
 
 use chrono::{DateTime, Utc};

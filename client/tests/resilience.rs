@@ -242,10 +242,7 @@ async fn bodies_that_do_not_decode_keep_their_status_and_start() {
         ("truncated", "\"job_id\": \"job_9\""),
         ("html", "<html>maintenance"),
     ] {
-        let e = client
-            .call(client.api().get_general_job_status(id))
-            .await
-            .unwrap_err();
+        let e = client.jobs().get(id).await.unwrap_err();
         match &e {
             Error::Decode { status, body, .. } => {
                 assert_eq!(*status, Some(reqwest::StatusCode::OK));

@@ -150,7 +150,7 @@ async fn the_callers_own_calls_go_before_status_checks() {
         .collect();
     seen.recv().await.unwrap();
     // Ask once a check is queued for the next slot: the call takes that slot instead.
-    let listed = client.call(client.api().list_files(None, None, None, None));
+    let listed = client.files().list().send();
     let check_first = tokio::select! {
         result = listed => { result.unwrap(); false }
         _ = seen.recv() => true,

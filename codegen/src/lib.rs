@@ -89,12 +89,38 @@ pub fn generate(file: &str, text: &str) -> Result<String, SpecError> {
             place: "client generation".into(),
             reason: e.to_string(),
         })?;
-    let syntax = syn::parse2::<syn::File>(tokens).map_err(|e| SpecError {
+    let mut syntax = syn::parse2::<syn::File>(tokens).map_err(|e| SpecError {
         file: file.into(),
         place: "generated code".into(),
         reason: format!("progenitor produced code that does not parse: {e}"),
     })?;
+    hide_constructors(&mut syntax);
     Ok(format!("{HEADER}{}", prettyplease::unparse(&syntax)))
+}
+
+/// Keeps the generated `Client`'s constructors to the crate: they take the SDK's internal
+/// transport state, which users never build themselves (they call `invaro::Client::builder`).
+/// `new` goes (it would build a second HTTP client, and panic if that failed); the crate builds
+/// its own and passes it to `new_with_client`, which becomes `pub(crate)`.
+fn hide_constructors(file: &mut syn::File) {
+    let crate_only: syn::Visibility = syn::parse_quote!(pub(crate));
+    for item in &mut file.items {
+        let syn::Item::Impl(block) = item else {
+            continue;
+        };
+        let is_client = matches!(&*block.self_ty, syn::Type::Path(ty) if ty.path.is_ident("Client"));
+        if !is_client || block.trait_.is_some() {
+            continue;
+        }
+        block.items.retain(|member| !matches!(member, syn::ImplItem::Fn(f) if f.sig.ident == "new"));
+        for member in &mut block.items {
+            if let syn::ImplItem::Fn(function) = member
+                && function.sig.ident == "new_with_client"
+            {
+                function.vis = crate_only.clone();
+            }
+        }
+    }
 }
 
 /// Parses `text` as an OpenAPI 3.0.x document.
@@ -171,7 +197,7 @@ pub fn check_operations(file: &str, spec: &OpenAPI) -> Result<(), SpecError> {
                 place,
                 format!(
                     "operation {} has a multipart body, which progenitor cannot generate: \
-                     write it by hand in client/src/upload.rs and add it to HAND_WRITTEN in codegen/src/lib.rs",
+                     write it by hand in client/src/generated_ext.rs and add it to HAND_WRITTEN in codegen/src/lib.rs",
                     op.id
                 ),
             );
@@ -219,16 +245,17 @@ fn strip_hand_written(spec: &mut OpenAPI) {
 
 /// How progenitor is told to generate the client.
 ///
-/// - The `Client` carries `crate::hooks::Hooks` as its inner state, and the crate must implement
+/// - Builder-style operations (`client.list_files().page(2).send()`), all on one `Client`.
+/// - The `Client` carries `crate::transport::Hooks` as its inner state, and the crate must implement
 ///   `ClientHooks` for it: retries, rate limiting and auth live there, for every call.
 /// - `JobStatus` is replaced by a hand-written type that also decodes values the docs never
 ///   listed, so a new server-side status cannot break decoding.
 fn settings() -> GenerationSettings {
     let mut settings = GenerationSettings::new();
     settings
-        .with_interface(InterfaceStyle::Positional)
+        .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
-        .with_inner_type(quote_path("crate::hooks::Hooks"))
+        .with_inner_type(quote_path("crate::transport::Hooks"))
         .with_hooks(HooksMode::Expected)
         .with_derive("PartialEq")
         .with_replacement(

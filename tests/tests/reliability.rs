@@ -22,9 +22,7 @@ async fn reads_get_through_injected_errors_drops_and_truncations() {
         )
         .await;
         for _ in 0..20 {
-            let listed = client
-                .call(client.api().list_files(None, None, None, None))
-                .await;
+            let listed = client.files().list().send().await;
             assert!(listed.is_ok(), "{name}: {:?}", listed.err());
         }
         assert!(

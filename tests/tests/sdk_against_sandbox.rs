@@ -3,20 +3,15 @@
 use futures::TryStreamExt;
 use invaro::{
     DocumentKind, Error, JobStatus, RateLimit, Upload,
-    generated::types::{
-        CreateSchemaRequest, FileStatus, SchemaType, StartJobRequest, UpdateSchemaRequest,
-    },
+    types::{FileStatus, StartJobRequest},
 };
 use invaro_sandbox::{JobTimings, Sandbox, samples};
 use invaro_tests::{start, upload_and_start};
 use reqwest::StatusCode;
 use serde_json::json;
 
-fn definition() -> serde_json::Map<String, serde_json::Value> {
+fn definition() -> serde_json::Value {
     json!({"type": "object", "properties": {"total": {"type": "string"}}})
-        .as_object()
-        .cloned()
-        .unwrap()
 }
 
 /// A sandbox whose jobs finish at once, and an unthrottled client for it.
@@ -68,13 +63,15 @@ async fn status_by_kind_and_by_the_general_route() {
     )
     .await;
     let by_kind = job.status().await.unwrap();
-    let general = client
-        .call(client.api().get_general_job_status(job.id()))
+    let general = client.jobs().get(job.id()).await.unwrap();
+    assert_eq!(by_kind.job_id, general.job_id);
+    assert_eq!(general.status, JobStatus::Completed);
+    assert!(by_kind.output().is_some() && general.output().is_some());
+    let generated = client
+        .call(client.api().get_general_job_status().job_id(job.id()).send())
         .await
         .unwrap();
-    assert_eq!(by_kind.job_id, general.data.job_id);
-    assert_eq!(general.data.status, JobStatus::Completed);
-    assert!(by_kind.output().is_some() && general.data.output().is_some());
+    assert_eq!(generated.data, general);
 
     let wrong_kind = client
         .job(DocumentKind::Invoice, job.id())
@@ -181,10 +178,16 @@ async fn webhook_callbacks_arrive_signed() {
         .await
         .unwrap();
     let started = client
-        .call(client.api().process_invoices(&StartJobRequest {
-            document_id: uploaded[0].doc_id.clone(),
-            callback_url: Some(hook),
-        }))
+        .call(
+            client
+                .api()
+                .process_invoices()
+                .body(StartJobRequest {
+                    document_id: uploaded[0].doc_id.clone(),
+                    callback_url: Some(hook),
+                })
+                .send(),
+        )
         .await
         .unwrap();
 
@@ -218,84 +221,137 @@ async fn webhook_callbacks_arrive_signed() {
 #[tokio::test]
 async fn schemas_create_list_get_update_and_their_errors() {
     let (_sandbox, client) = start(Sandbox::builder(), RateLimit::unlimited()).await;
-    let api = client.api();
-    let request = CreateSchemaRequest {
-        name: "gst-invoice".parse().unwrap(),
-        type_: SchemaType::Invoice,
-        description: Some("GST invoices".into()),
-        schema_string: definition().into(),
+    let schemas = client.schemas();
+    let create = || {
+        schemas
+            .create("gst-invoice", DocumentKind::Invoice, definition())
+            .description("GST invoices")
     };
-    let created = client.call(api.create_schema(&request)).await.unwrap().data;
+    let created = create().send().await.unwrap();
     assert_eq!(created.version.get(), 1);
-    let duplicate = client.call(api.create_schema(&request)).await.unwrap_err();
+    assert_eq!(created.description.as_deref(), Some("GST invoices"));
+    let duplicate = create().send().await.unwrap_err();
     assert_eq!(
         (duplicate.status(), duplicate.code()),
         (Some(StatusCode::CONFLICT), Some("SCHEMA_EXISTS"))
     );
-
-    let listed = client
-        .call(api.list_schemas(
-            None,
-            Some(10.try_into().unwrap()),
-            Some(SchemaType::Invoice),
-        ))
+    schemas
+        .create("gst-statement", DocumentKind::Statement, definition())
+        .send()
         .await
-        .unwrap()
-        .data;
+        .unwrap();
+
+    let listed = schemas
+        .list()
+        .page_size(10)
+        .kind(DocumentKind::Invoice)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listed.schemas.len(), 1);
     assert_eq!(listed.limit, Some(10));
+    let statements = schemas.list().kind(DocumentKind::Statement).send().await.unwrap();
+    assert_eq!(statements.schemas[0].name, "gst-statement");
 
-    let fetched = client.call(api.get_schema(&created.id)).await.unwrap().data;
+    let fetched = schemas.get(&created.id).await.unwrap();
     assert_eq!(fetched.name, "gst-invoice");
-    let update = UpdateSchemaRequest {
-        description: None,
-        schema_string: definition().into(),
-    };
-    let updated = client
-        .call(api.update_schema(&created.id, &update))
+    let updated = schemas
+        .update(&created.id, definition())
+        .description("v2")
+        .send()
         .await
-        .unwrap()
-        .data;
-    assert_eq!(updated.version.get(), 2);
+        .unwrap();
+    assert_eq!((updated.version.get(), updated.description.as_deref()), (2, Some("v2")));
 
-    let missing = client
-        .call(api.get_schema("sch_missing"))
+    let missing = schemas.get("sch_missing").await.unwrap_err();
+    assert_eq!(missing.code(), Some("SCHEMA_NOT_FOUND"));
+    let not_an_object = schemas
+        .create("bad", DocumentKind::Invoice, json!(["total"]))
+        .send()
         .await
         .unwrap_err();
-    assert_eq!(missing.code(), Some("SCHEMA_NOT_FOUND"));
+    assert!(
+        not_an_object.to_string().contains("schema") && not_an_object.to_string().contains("object"),
+        "{not_an_object}"
+    );
+}
+
+#[tokio::test]
+async fn schema_and_file_lists_stream_every_page_in_order() {
+    let (_sandbox, client) = start_instant().await;
+    for n in 0..5 {
+        client
+            .schemas()
+            .create(format!("schema-{n}"), DocumentKind::Invoice, definition())
+            .send()
+            .await
+            .unwrap();
+    }
+    let one_page: Vec<_> = client.schemas().list().page_size(100).send().await.unwrap().schemas;
+    let streamed: Vec<_> = client
+        .schemas()
+        .list()
+        .page_size(2)
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(streamed, one_page, "five schemas over three pages, in order");
+
+    let uploads: Vec<_> = (0..3)
+        .map(|n| Upload::bytes(format!("f{n}.pdf"), samples::INVOICE_PDF))
+        .collect();
+    client.files().upload(&uploads).await.unwrap();
+    let names: Vec<_> = client
+        .files()
+        .list()
+        .page_size(1)
+        .into_stream()
+        .map_ok(|file| file.filename)
+        .try_collect()
+        .await
+        .unwrap();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["f0.pdf", "f1.pdf", "f2.pdf"], "each file once: {names:?}");
+
+    let bad = client.files().list().page_size(0).send().await.unwrap_err();
+    assert!(bad.to_string().contains("page_size"), "{bad}");
 }
 
 #[tokio::test]
 async fn files_upload_list_get_download_delete() {
     let (_sandbox, client) = start_instant().await;
-    let api = client.api();
-    let uploaded = client
-        .call(api.upload_files(&[
+    let files = client.files();
+    let uploaded = files
+        .upload(&[
             Upload::bytes("invoice.pdf", samples::INVOICE_PDF),
             Upload::bytes("statement.pdf", samples::STATEMENT_PDF),
-        ]))
+        ])
         .await
-        .unwrap()
-        .data;
+        .unwrap();
     assert_eq!(uploaded.files.len(), 2);
     let id = uploaded.files[0].doc_id.clone();
 
-    let page = client
-        .call(api.list_files(
-            Some(1.try_into().unwrap()),
-            Some(1.try_into().unwrap()),
-            None,
-            None,
-        ))
-        .await
-        .unwrap()
-        .data;
+    let page = files.list().page(1).page_size(1).send().await.unwrap();
     assert_eq!((page.files.len(), page.total), (1, Some(2)));
 
-    let record = client.call(api.get_file(&id)).await.unwrap().data;
+    let record = files.get(&id).await.unwrap();
     assert_eq!(record.filename, "invoice.pdf");
 
-    let download = api.download_file(&id).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.pdf");
+    let written = files.download(&id, &copy).await.unwrap();
+    assert_eq!(written, samples::INVOICE_PDF.len() as u64);
+    assert_eq!(std::fs::read(&copy).unwrap(), samples::INVOICE_PDF);
+
+    let download = client
+        .api()
+        .download_file()
+        .file_id(&id)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(download.headers()["content-type"], "application/pdf");
     assert!(
         download.headers()["content-disposition"]
@@ -312,17 +368,14 @@ async fn files_upload_list_get_download_delete() {
         .unwrap();
     assert_eq!(bytes, samples::INVOICE_PDF);
 
-    let deleted = client.call(api.delete_file(&id)).await.unwrap().data;
+    let deleted = files.delete(&id).await.unwrap();
     assert_eq!(deleted.file_id, id);
-    let again = client.call(api.delete_file(&id)).await.unwrap_err();
+    let again = files.delete(&id).await.unwrap_err();
     assert_eq!(again.status(), Some(StatusCode::CONFLICT));
-    let gone = api.download_file(&id).await.map(|_| ()).unwrap_err();
+    let gone = files.download(&id, &copy).await.unwrap_err();
     assert_eq!(gone.status(), Some(StatusCode::GONE));
-    let deleted_files = client
-        .call(api.list_files(None, None, Some(FileStatus::Deleted), None))
-        .await
-        .unwrap()
-        .data;
+    assert_eq!(std::fs::read(&copy).unwrap(), samples::INVOICE_PDF, "a failed download keeps the old file");
+    let deleted_files = files.list().status(FileStatus::Deleted).send().await.unwrap();
     assert_eq!(deleted_files.files.len(), 1);
 }
 

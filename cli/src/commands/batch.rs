@@ -9,12 +9,14 @@ use std::{
     time::Duration,
 };
 
-use invaro::batch::{self as engine, Entry, Event, Item, Journal, State};
+use invaro::{
+    DocumentKind,
+    batch::{self as engine, Entry, Event, Item, Journal, State},
+};
 use serde::Serialize;
 
-use super::parse::{self, Outcome};
+use super::parse::{self, Outcome, Status};
 use crate::{
-    args::Kind,
     context::Ctx,
     exit::{Exit, Failure},
     output::{local_time, table_of},
@@ -31,7 +33,7 @@ pub struct Batch<'a> {
     /// The folder.
     pub dir: &'a Path,
     /// What the documents are.
-    pub kind: Kind,
+    pub kind: DocumentKind,
     /// Files processed at once.
     pub concurrency: usize,
     /// Where to save results.
@@ -88,7 +90,7 @@ pub async fn run(ctx: &Ctx, batch: Batch<'_>) -> Result<(), Failure> {
         .collect();
     let overall = Arc::new(ctx.progress.overall(items.len() as u64));
     let shown = overall.clone();
-    let runner = engine::Batch::new(&client, &journal, batch.kind.into())
+    let runner = engine::Batch::new(&client, &journal, batch.kind)
         .concurrency(batch.concurrency)
         .retry_in_doubt(batch.retry_in_doubt)
         .deadline(batch.timeout)
@@ -111,7 +113,7 @@ pub async fn run(ctx: &Ctx, batch: Batch<'_>) -> Result<(), Failure> {
     let failed = outcomes.iter().filter(|o| o.failed()).count();
     let in_doubt: Vec<String> = outcomes
         .iter()
-        .filter(|o| o.status == "in_doubt")
+        .filter(|o| o.status == Status::InDoubt)
         .filter_map(|o| o.file.clone())
         .collect();
     outcomes.extend(skipped);
@@ -181,14 +183,14 @@ fn outcome_of(row: &Entry, interrupted: bool) -> Outcome {
         .and_then(|t| serde_json::from_str(t).ok());
     let reason = row.error.clone().unwrap_or_default();
     match row.state {
-        State::Done => outcome.settle("done"),
+        State::Done => outcome.settle(Status::Done),
         State::Failed if row.status.as_deref() == Some("failed") => {
             outcome.fail(Failure::new(Exit::JobFailed, reason));
         }
         State::Failed => outcome.fail(Failure::new(Exit::Api, reason)),
         _ if row.in_doubt() => {
             outcome.fail(Failure::new(Exit::Api, format!("in doubt: {reason}")));
-            outcome.status = "in_doubt";
+            outcome.status = Status::InDoubt;
         }
         State::Started if !interrupted && row.error.is_some() => {
             outcome.fail(Failure::new(

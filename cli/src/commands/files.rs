@@ -15,7 +15,7 @@ use crate::{
 /// Runs `invaro files ...`.
 pub async fn run(ctx: &Ctx, command: FilesCommand) -> Result<(), Failure> {
     let client = ctx.client()?;
-    let api = client.api();
+    let files = client.files();
     match command {
         FilesCommand::List {
             status,
@@ -23,10 +23,20 @@ pub async fn run(ctx: &Ctx, command: FilesCommand) -> Result<(), Failure> {
             page,
             page_size,
         } => {
-            let page = client
-                .call(api.list_files(page, page_size, status, type_.as_deref()))
-                .await?
-                .data;
+            let mut list = files.list();
+            if let Some(page) = page {
+                list = list.page(page);
+            }
+            if let Some(size) = page_size {
+                list = list.page_size(size);
+            }
+            if let Some(kind) = type_ {
+                list = list.kind(kind);
+            }
+            if let Some(status) = status {
+                list = list.status(status);
+            }
+            let page = list.send().await?;
             ctx.out.emit(&page, || {
                 table_of(
                     &page.files,
@@ -42,7 +52,7 @@ pub async fn run(ctx: &Ctx, command: FilesCommand) -> Result<(), Failure> {
             });
         }
         FilesCommand::Get { id } => {
-            let file = client.call(api.get_file(&id)).await?.data;
+            let file = files.get(&id).await?;
             ctx.out.record(&file);
         }
         FilesCommand::Download { id, out } => {
@@ -74,7 +84,7 @@ pub async fn run(ctx: &Ctx, command: FilesCommand) -> Result<(), Failure> {
             );
         }
         FilesCommand::Delete { id } => {
-            let deleted = client.call(api.delete_file(&id)).await?.data;
+            let deleted = files.delete(&id).await?;
             ctx.out
                 .emit(&deleted, || format!("deleted {}", deleted.file_id));
         }

@@ -5,8 +5,8 @@ use std::{path::PathBuf, time::Duration};
 use futures::StreamExt;
 use invaro::{Client, DocumentKind, Job};
 
-use super::parse::{self, Deadline, Outcome, PARALLEL};
-use crate::{args::Kind, context::Ctx, exit::Failure, output::table_of, pool::Pool};
+use super::parse::{self, Deadline, Outcome, PARALLEL, Status};
+use crate::{context::Ctx, exit::Failure, output::table_of, pool::Pool};
 
 /// Runs `invaro upload`: each document id is printed as soon as its file is uploaded.
 pub async fn upload(ctx: &Ctx, files: &[PathBuf]) -> Result<(), Failure> {
@@ -29,7 +29,7 @@ pub async fn upload(ctx: &Ctx, files: &[PathBuf]) -> Result<(), Failure> {
                         task.done(&format!("uploaded as document {document_id}"));
                         slot.update(|o| {
                             o.document_id = Some(document_id);
-                            o.settle("uploaded");
+                            o.settle(Status::Uploaded);
                         });
                     }
                     Err(failure) => slot.update(|o| o.finish(&task, Err(failure))),
@@ -42,9 +42,8 @@ pub async fn upload(ctx: &Ctx, files: &[PathBuf]) -> Result<(), Failure> {
 
 /// Runs `invaro start`: one document after another (the rate limiter paces them anyway), each
 /// job id printed as soon as its job has started, in the order given.
-pub async fn start(ctx: &Ctx, kind: Kind, document_ids: &[String]) -> Result<(), Failure> {
+pub async fn start(ctx: &Ctx, kind: DocumentKind, document_ids: &[String]) -> Result<(), Failure> {
     let client = ctx.client()?;
-    let kind: DocumentKind = kind.into();
     let items = document_ids
         .iter()
         .map(|document_id| {
@@ -62,7 +61,7 @@ pub async fn start(ctx: &Ctx, kind: Kind, document_ids: &[String]) -> Result<(),
                 slot.update(|o| match started {
                     Ok(job) => {
                         o.job_id = Some(job.id().to_string());
-                        o.settle("started");
+                        o.settle(Status::Started);
                     }
                     Err(e) => o.fail(Failure::from(e).about(document_id)),
                 });
@@ -80,8 +79,10 @@ pub async fn status(ctx: &Ctx, job_ids: &[String]) -> Result<(), Failure> {
         .map(|id| {
             let client = &client;
             async move {
-                let job = client.call(client.api().get_general_job_status(id)).await;
-                job.map(|response| response.data)
+                client
+                    .jobs()
+                    .get(id)
+                    .await
                     .map_err(|e| Failure::from(e).about(format!("job {id}")))
             }
         })
@@ -118,7 +119,7 @@ pub async fn status(ctx: &Ctx, job_ids: &[String]) -> Result<(), Failure> {
 pub async fn wait(
     ctx: &Ctx,
     job_ids: &[String],
-    kind: Option<Kind>,
+    kind: Option<DocumentKind>,
     timeout: Duration,
 ) -> Result<(), Failure> {
     let client = ctx.client()?;
@@ -152,9 +153,9 @@ pub async fn wait(
 }
 
 /// The job `id`, of the kind given or, when none is, of the kind its status route knows.
-async fn resolve(client: &Client, id: &str, kind: Option<Kind>) -> Result<Job, Failure> {
+async fn resolve(client: &Client, id: &str, kind: Option<DocumentKind>) -> Result<Job, Failure> {
     if let Some(kind) = kind {
-        return Ok(client.job(kind.into(), id));
+        return Ok(client.job(kind, id));
     }
     let invoice = client.job(DocumentKind::Invoice, id);
     match invoice.status().await {

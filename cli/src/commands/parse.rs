@@ -7,10 +7,7 @@ use std::{
     time::Duration,
 };
 
-use futures::StreamExt;
-use invaro::{
-    Client, DocumentKind, Job, MAX_FILE_BYTES, ParsedDocument, Upload, generated::types, webhook,
-};
+use invaro::{Client, DocumentKind, Job, ParsedDocument, Upload, facts, webhook};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -38,7 +35,7 @@ pub async fn run(ctx: &Ctx, args: ParseArgs) -> Result<(), Failure> {
         None => None,
     };
     let (client, _listener) = client_for(ctx, &args).await?;
-    let kind = args.kind.into();
+    let kind = args.kind;
     let wait = (!args.no_wait).then(|| Deadline::after(args.timeout));
     let items = files
         .into_iter()
@@ -118,22 +115,11 @@ pub fn check_file(path: &Path) -> Result<u64, String> {
     if meta.is_dir() {
         return Err("is a directory, not a file".into());
     }
-    if meta.len() == 0 {
-        return Err("is empty".into());
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "is {} bytes; the API accepts files of at most 10 MB ({MAX_FILE_BYTES} bytes)",
-            meta.len()
-        ));
-    }
-    let mut head = Vec::with_capacity(8);
+    let mut head = Vec::with_capacity(facts::HEAD_BYTES);
     std::fs::File::open(path)
-        .and_then(|file| file.take(8).read_to_end(&mut head))
+        .and_then(|file| file.take(facts::HEAD_BYTES as u64).read_to_end(&mut head))
         .map_err(|e| format!("cannot be read: {e}"))?;
-    invaro::sniff(&head)
-        .map(|_| meta.len())
-        .ok_or_else(|| "is not a PDF, JPEG or PNG file (judged by its first bytes)".into())
+    facts::check(meta.len(), &head).map(|_| meta.len())
 }
 
 /// Uploads one file, starts its job and, when told until when to wait, follows it to the end,
@@ -197,49 +183,57 @@ impl Deadline {
 
 /// Waits for `job` until `deadline`, showing each change of status, and returns what it parsed.
 pub async fn follow(task: &Task, job: &Job, deadline: Deadline) -> Result<ParsedDocument, Failure> {
-    let updates = job.updates();
-    futures::pin_mut!(updates);
-    let mut last: Option<types::Job> = None;
-    let mut failure = None;
-    let watch = async {
-        while let Some(update) = updates.next().await {
-            match update {
-                Ok(current) => {
-                    task.job(&current);
-                    last = Some(current);
-                }
-                Err(e) if e.job_id().is_some() => failure = Some(Failure::from(e)),
-                Err(e) => failure = Some(Failure::from(e).about(format!("job {}", job.id()))),
-            }
-        }
+    let mut last_status = None;
+    let wait = job.wait_with(|update| {
+        task.job(update);
+        last_status = Some(update.status.clone());
+    });
+    let waited = match deadline.at {
+        Some(at) => tokio::time::timeout_at(at, wait).await,
+        None => Ok(wait.await),
     };
-    let in_time = match deadline.at {
-        Some(at) => tokio::time::timeout_at(at, watch).await.is_ok(),
-        None => {
-            watch.await;
-            true
+    match waited {
+        Ok(Ok(parsed)) => Ok(parsed),
+        Ok(Err(e)) if e.job_id().is_some() => Err(Failure::from(e)),
+        Ok(Err(e)) => Err(Failure::from(e).about(format!("job {}", job.id()))),
+        Err(_) => {
+            let timeout = deadline.timeout;
+            let message = match last_status {
+                Some(status) => format!(
+                    "job {} still {status} after {timeout:?}; resume it with invaro wait",
+                    job.id(),
+                ),
+                None => format!(
+                    "job {}: no status seen within {timeout:?}; resume it with invaro wait",
+                    job.id()
+                ),
+            };
+            Err(Failure::new(Exit::TimedOut, message))
         }
-    };
-    if !in_time {
-        let timeout = deadline.timeout;
-        let message = match &last {
-            Some(seen) => format!(
-                "job {} still {} after {timeout:?}; resume it with invaro wait",
-                job.id(),
-                seen.status
-            ),
-            None => format!(
-                "job {}: no status seen within {timeout:?}; resume it with invaro wait",
-                job.id()
-            ),
-        };
-        return Err(Failure::new(Exit::TimedOut, message));
     }
-    match (failure, last) {
-        (Some(failure), _) => Err(failure),
-        (None, Some(last)) => Ok(ParsedDocument::new(job.kind(), last)),
-        (None, None) => Err(Failure::new(Exit::Api, "the job reported no status")),
-    }
+}
+
+/// Where one file, document or job ended up, as the JSON output spells it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Parsed (and saved, with `--out`).
+    Done,
+    /// Uploaded only (`invaro upload`).
+    Uploaded,
+    /// Its job started and was not waited on to the end.
+    #[default]
+    Started,
+    /// Something went wrong; `reason` says what.
+    Failed,
+    /// Its job was still running at the deadline.
+    TimedOut,
+    /// Not tried (for example, its result file exists).
+    Skipped,
+    /// Ctrl-C came first.
+    Interrupted,
+    /// The batch journal cannot tell whether its upload or start reached the API.
+    InDoubt,
 }
 
 /// What became of one file, document or job: one entry of the JSON output.
@@ -254,9 +248,8 @@ pub struct Outcome {
     /// The parse job.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
-    /// `done`, `uploaded`, `started`, `failed`, `timed_out`, `skipped` or `interrupted` (Ctrl-C
-    /// came first; `job_id` is the job left running, if it started).
-    pub status: &'static str,
+    /// Where it ended up (after Ctrl-C, `job_id` is the job left running, if it started).
+    pub status: Status,
     /// Why it failed or was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -286,7 +279,7 @@ impl Outcome {
     pub fn new(file: Option<String>) -> Self {
         Self {
             file,
-            status: "started",
+            status: Status::Started,
             ..Self::default()
         }
     }
@@ -295,7 +288,7 @@ impl Outcome {
     pub fn skipped(file: String, reason: String) -> Self {
         Self {
             file: Some(file),
-            status: "skipped",
+            status: Status::Skipped,
             reason: Some(reason),
             settled: true,
             ..Self::default()
@@ -307,10 +300,10 @@ impl Outcome {
         match result {
             Ok(Some(parsed)) => {
                 task.done("done");
-                self.settle("done");
+                self.settle(Status::Done);
                 self.result = Some(parsed.output().cloned().unwrap_or_default());
             }
-            Ok(None) => self.settle("started"),
+            Ok(None) => self.settle(Status::Started),
             Err(failure) => {
                 task.failed();
                 self.fail(failure);
@@ -319,7 +312,7 @@ impl Outcome {
     }
 
     /// Settles the outcome with `status`.
-    pub fn settle(&mut self, status: &'static str) {
+    pub fn settle(&mut self, status: Status) {
         self.status = status;
         self.settled = true;
     }
@@ -332,14 +325,17 @@ impl Outcome {
     /// Ctrl-C came before the item settled.
     pub fn interrupt(&mut self) {
         if !self.settled {
-            self.settle("interrupted");
+            self.settle(Status::Interrupted);
             self.reason = Some("interrupted before it finished".into());
         }
     }
 
     /// Whether its job is still running as far as this command knows.
     pub fn job_left_running(&self) -> bool {
-        self.job_id.is_some() && matches!(self.status, "started" | "timed_out" | "interrupted")
+        self.job_id.is_some() && matches!(
+                self.status,
+                Status::Started | Status::TimedOut | Status::Interrupted
+            )
     }
 
     /// What human output prints for it on stdout: where the result was saved, else the result,
@@ -350,8 +346,8 @@ impl Outcome {
             (None, Some(result), _) => {
                 Some(serde_json::to_string_pretty(result).expect("a JSON map always serializes"))
             }
-            (None, None, "started") => self.job_id.clone(),
-            (None, None, "uploaded") => self.document_id.clone(),
+            (None, None, Status::Started) => self.job_id.clone(),
+            (None, None, Status::Uploaded) => self.document_id.clone(),
             _ => None,
         }
     }
@@ -372,8 +368,8 @@ impl Outcome {
     pub fn fail(&mut self, failure: Failure) {
         self.settled = true;
         self.status = match failure.exit {
-            Exit::TimedOut => "timed_out",
-            _ => "failed",
+            Exit::TimedOut => Status::TimedOut,
+            _ => Status::Failed,
         };
         self.reason = Some(failure.message.clone());
         self.exit_code = Some(failure.exit as u8);

@@ -2,11 +2,10 @@
 
 use std::path::Path;
 
-use invaro::generated::types;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::{
-    args::{SchemaType, SchemasCommand},
+    args::SchemasCommand,
     commands::read_input,
     context::Ctx,
     exit::Failure,
@@ -16,17 +15,24 @@ use crate::{
 /// Runs `invaro schemas ...`.
 pub async fn run(ctx: &Ctx, command: SchemasCommand) -> Result<(), Failure> {
     let client = ctx.client()?;
-    let api = client.api();
+    let schemas = client.schemas();
     match command {
         SchemasCommand::List {
             type_,
             page,
             page_size,
         } => {
-            let page = client
-                .call(api.list_schemas(page, page_size, type_.map(schema_type)))
-                .await?
-                .data;
+            let mut list = schemas.list();
+            if let Some(page) = page {
+                list = list.page(page);
+            }
+            if let Some(size) = page_size {
+                list = list.page_size(size);
+            }
+            if let Some(kind) = type_ {
+                list = list.kind(kind);
+            }
+            let page = list.send().await?;
             ctx.out.emit(&page, || {
                 table_of(
                     &page.schemas,
@@ -42,7 +48,7 @@ pub async fn run(ctx: &Ctx, command: SchemasCommand) -> Result<(), Failure> {
             });
         }
         SchemasCommand::Get { id } => {
-            let schema = client.call(api.get_schema(&id)).await?.data;
+            let schema = schemas.get(&id).await?;
             ctx.out.record(&schema);
         }
         SchemasCommand::Create {
@@ -51,46 +57,35 @@ pub async fn run(ctx: &Ctx, command: SchemasCommand) -> Result<(), Failure> {
             file,
             description,
         } => {
-            let request = types::CreateSchemaRequest {
-                description,
-                name: name
-                    .as_str()
-                    .try_into()
-                    .map_err(|_| Failure::usage("--name: must not be empty"))?,
-                schema_string: definition(&file)?.into(),
-                type_: schema_type(type_),
-            };
-            let schema = client.call(api.create_schema(&request)).await?.data;
-            ctx.out.record(&schema);
+            if name.is_empty() {
+                return Err(Failure::usage("--name: must not be empty"));
+            }
+            let mut create = schemas.create(name, type_, definition(&file)?);
+            if let Some(description) = description {
+                create = create.description(description);
+            }
+            ctx.out.record(&create.send().await?);
         }
         SchemasCommand::Update {
             id,
             file,
             description,
         } => {
-            let request = types::UpdateSchemaRequest {
-                description,
-                schema_string: definition(&file)?.into(),
-            };
-            let schema = client.call(api.update_schema(&id, &request)).await?.data;
-            ctx.out.record(&schema);
+            let mut update = schemas.update(id, definition(&file)?);
+            if let Some(description) = description {
+                update = update.description(description);
+            }
+            ctx.out.record(&update.send().await?);
         }
     }
     Ok(())
 }
 
-fn schema_type(type_: SchemaType) -> types::SchemaType {
-    match type_ {
-        SchemaType::Invoice => types::SchemaType::Invoice,
-        SchemaType::BankStatement => types::SchemaType::BankStatement,
-    }
-}
-
 /// A schema definition: a JSON object from a file or stdin.
-fn definition(file: &Path) -> Result<Map<String, Value>, Failure> {
+fn definition(file: &Path) -> Result<Value, Failure> {
     let bytes = read_input(file)?;
     match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(object @ Value::Object(_)) => Ok(object),
         Ok(_) => Err(Failure::usage(format!(
             "{}: must hold a JSON object",
             file.display()

@@ -23,9 +23,9 @@ use crate::{
 /// made: the API's clock and ours may disagree by this much.
 const CLOCK_MARGIN_MS: i64 = 10 * 60 * 1000;
 /// Files per page when looking for an upload in doubt (the API's maximum).
-const PAGE_SIZE: u64 = 100;
+const PAGE_SIZE: u32 = 100;
 /// Pages read at most when looking for an upload in doubt.
-const MAX_PAGES: u64 = 20;
+const MAX_LISTED: usize = 2_000;
 
 /// One file of a batch, and where to save its result (if anywhere: the journal keeps it).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -392,11 +392,7 @@ impl<'a> Batch<'a> {
         let policy = self.client.config().poll.clone();
         let mut polls = 0;
         loop {
-            let record = self
-                .client
-                .call(self.client.api().get_file(document))
-                .await?
-                .data;
+            let record = self.client.files().get(document).await?;
             let left = deadline.saturating_duration_since(Instant::now());
             if record.status != FileStatus::Processing || left.is_zero() {
                 return Ok(record);
@@ -550,31 +546,22 @@ impl<'a> Batch<'a> {
 
     /// The API's files, newest first, back to `since` (Unix ms); whether the listing reached it.
     async fn list_files_since(&self, since: i64) -> Result<(Vec<FileRecord>, bool), Error> {
-        let size = std::num::NonZeroU64::new(PAGE_SIZE);
+        let files = self.client.files().list().page_size(PAGE_SIZE).into_stream();
+        futures::pin_mut!(files);
         let mut records = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let listed = self
-                .client
-                .call(self.client.api().list_files(
-                    std::num::NonZeroU64::new(page),
-                    size,
-                    None,
-                    None,
-                ))
-                .await?
-                .data
-                .files;
-            let short = (listed.len() as u64) < PAGE_SIZE;
-            let older = listed
-                .last()
-                .and_then(|r| r.created_at)
+        while let Some(record) = files.next().await.transpose()? {
+            let older = record
+                .created_at
                 .is_some_and(|at| at.timestamp_millis() < since);
-            records.extend(listed);
-            if short || older {
+            records.push(record);
+            if older {
                 return Ok((records, true));
             }
+            if records.len() >= MAX_LISTED {
+                return Ok((records, false));
+            }
         }
-        Ok((records, false))
+        Ok((records, true))
     }
 
     /// A failure: recorded, told, and the file stops here.

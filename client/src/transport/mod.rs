@@ -30,9 +30,17 @@ use crate::{
     Config, Error, MAX_FILE_BYTES,
     error::Attempted,
     generated::{self, types},
-    rate_limit::Limiter,
-    retry::{self, Outcome, RetryPolicy},
 };
+
+pub(crate) mod exact_numbers;
+pub(crate) mod rate_limit;
+pub(crate) mod retry;
+
+use rate_limit::Limiter;
+use retry::Outcome;
+
+pub use rate_limit::{MAX_SERVER_WINDOW, RateLimit};
+pub use retry::RetryPolicy;
 
 /// The largest response body read: a downloaded document is at most [`MAX_FILE_BYTES`], and
 /// no JSON answer of the API comes near this.
@@ -44,12 +52,12 @@ tokio::task_local! {
     static LAST_ATTEMPT: Cell<Attempted>;
     /// A permit the wait scheduler already took for the call running in this task: its first
     /// attempt uses it instead of queueing again.
-    static PREPAID: Cell<Option<crate::rate_limit::Permit>>;
+    static PREPAID: Cell<Option<crate::transport::rate_limit::Permit>>;
 }
 
 /// Runs `call` with `permit` already taken for its first attempt.
 pub(crate) async fn with_permit<T>(
-    permit: crate::rate_limit::Permit,
+    permit: crate::transport::rate_limit::Permit,
     call: impl Future<Output = T>,
 ) -> T {
     PREPAID.scope(Cell::new(Some(permit)), call).await
@@ -350,7 +358,7 @@ async fn read_whole(mut response: Response) -> reqwest::Result<Response> {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("json"));
-    let body = match json.then(|| crate::exact_numbers::quote_inexact_numbers(&body)) {
+    let body = match json.then(|| crate::transport::exact_numbers::quote_inexact_numbers(&body)) {
         Some(std::borrow::Cow::Owned(quoted)) => bytes::Bytes::from(quoted),
         _ => body.freeze(),
     };

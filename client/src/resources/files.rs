@@ -1,0 +1,151 @@
+//! `client.files()`: the Files API (list, get, download, delete, upload with validation).
+
+use std::path::Path;
+
+use futures::Stream;
+
+use super::pages::{Page, all_pages, positive};
+use crate::{Client, DocumentKind, Error, Upload, types};
+
+/// The Files API of a [`Client`]: `client.files()`.
+///
+/// ```no_run
+/// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+/// let file = client.files().get("f663d9ac-6d5b-4cfe-bf30-ac19ad9429e4").await?;
+/// let bytes = client.files().download(&file.id, "copy.pdf").await?;
+/// println!("{}: {bytes} bytes", file.filename);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Files<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Files<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Lists files, newest first: a builder ending in [`send`](ListFiles::send) (one page) or
+    /// [`into_stream`](ListFiles::into_stream) (every page).
+    pub fn list(&self) -> ListFiles<'a> {
+        ListFiles {
+            client: self.client,
+            page: None,
+            page_size: None,
+            kind: None,
+            status: None,
+        }
+    }
+
+    /// One file's record (`GET /files/{file_id}`), with its extracted data once processed.
+    pub async fn get(&self, file_id: impl AsRef<str>) -> Result<types::FileRecord, Error> {
+        let call = self.client.api().get_file().file_id(file_id.as_ref());
+        Ok(self.client.call(call.send()).await?.data)
+    }
+
+    /// Downloads a file's content into `path` and returns the bytes written. The old file at
+    /// `path`, if any, is replaced only once the whole content is on disk (a temporary file in
+    /// the same folder, synced, then renamed): a failed download leaves nothing half-written.
+    pub async fn download(
+        &self,
+        file_id: impl AsRef<str>,
+        path: impl AsRef<Path>,
+    ) -> Result<u64, Error> {
+        self.client.download_to(file_id.as_ref(), path).await
+    }
+
+    /// Deletes a file (`DELETE /files/{file_id}`). Sent again after a lost attempt, a delete
+    /// that finds the file already gone is a success.
+    pub async fn delete(&self, file_id: impl AsRef<str>) -> Result<types::FileDeleted, Error> {
+        let call = self.client.api().delete_file().file_id(file_id.as_ref());
+        Ok(self.client.call(call.send()).await?.data)
+    }
+
+    /// Uploads files to the Files API (`POST /files/upload`), which validates each one and
+    /// answers with its id, type and validation result. Files are checked before anything is
+    /// sent ([`Upload`]).
+    pub async fn upload(&self, files: &[Upload]) -> Result<types::FileUploadResult, Error> {
+        Ok(self
+            .client
+            .call(self.client.api().upload_files(files))
+            .await?
+            .data)
+    }
+}
+
+/// `client.files().list()`: options, then [`send`](Self::send) or
+/// [`into_stream`](Self::into_stream).
+#[derive(Clone, Debug)]
+#[must_use = "a list is sent by .send() or read by .into_stream()"]
+pub struct ListFiles<'a> {
+    client: &'a Client,
+    page: Option<u32>,
+    page_size: Option<u32>,
+    kind: Option<DocumentKind>,
+    status: Option<types::FileStatus>,
+}
+
+impl<'a> ListFiles<'a> {
+    /// The page to read, from 1 (default 1).
+    pub fn page(mut self, page: u32) -> Self {
+        self.page = Some(page);
+        self
+    }
+
+    /// Files per page (the server's default when not set).
+    pub fn page_size(mut self, page_size: u32) -> Self {
+        self.page_size = Some(page_size);
+        self
+    }
+
+    /// Only files of this kind of document.
+    pub fn kind(mut self, kind: DocumentKind) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+
+    /// Only files in this status.
+    pub fn status(mut self, status: types::FileStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Reads one page.
+    pub async fn send(self) -> Result<types::FileList, Error> {
+        self.fetch(self.page.unwrap_or(1)).await
+    }
+
+    /// Every file of every page from [`page`](Self::page) on, in order, each page request
+    /// paced by the client's rate limiter; the stream ends after the last page.
+    pub fn into_stream(self) -> impl Stream<Item = Result<types::FileRecord, Error>> + 'a {
+        let first = self.page.unwrap_or(1);
+        let asked = self.page_size;
+        all_pages(first, asked, move |page| {
+            let list = self.clone();
+            async move {
+                let found = list.fetch(page).await?;
+                Ok(Page {
+                    items: found.files,
+                    total: found.total,
+                    page_size: found.page_size,
+                })
+            }
+        })
+    }
+
+    async fn fetch(&self, page: u32) -> Result<types::FileList, Error> {
+        positive("page", Some(page))?;
+        let mut call = self.client.api().list_files().page(u64::from(page));
+        if let Some(size) = positive("page_size", self.page_size)? {
+            call = call.page_size(u64::from(size));
+        }
+        if let Some(kind) = self.kind {
+            call = call.type_(types::SchemaType::from(kind).to_string());
+        }
+        if let Some(status) = self.status {
+            call = call.status(status);
+        }
+        Ok(self.client.call(call.send()).await?.data)
+    }
+}

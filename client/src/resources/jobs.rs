@@ -1,0 +1,38 @@
+//! `client.jobs()`: parse jobs of any kind, by id.
+
+use crate::{Client, DocumentKind, Error, Job, types};
+
+/// Parse jobs of a [`Client`]: `client.jobs()`. To start a job or wait on one, see
+/// [`Client::start_job`] and [`Job`].
+///
+/// ```no_run
+/// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+/// let job = client.jobs().get("job_4f1c").await?;
+/// println!("{} is {}", job.job_id, job.status);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Jobs<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Jobs<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// A job's state, whatever its kind (`GET /jobs/{job_id}`).
+    pub async fn get(&self, job_id: impl AsRef<str>) -> Result<types::Job, Error> {
+        let call = self
+            .client
+            .api()
+            .get_general_job_status()
+            .job_id(job_id.as_ref());
+        Ok(self.client.call(call.send()).await?.data)
+    }
+
+    /// The job `job_id` of `kind`, to check or wait on (same as [`Client::job`]).
+    pub fn resume(&self, kind: DocumentKind, job_id: impl Into<String>) -> Job {
+        Job::resume(self.client, kind, job_id)
+    }
+}
