@@ -7,8 +7,8 @@ use futures::StreamExt;
 use crate::{
     Config, DocumentKind, Error, Job, MAX_BATCH, Upload,
     generated::{self, types},
-    transport::{self, Hooks},
     results::{InvoiceResult, StatementResult},
+    transport::{self, Hooks},
 };
 
 /// A client of the Invaro API. Cheap to clone: clones share the connection pool and the rate
@@ -161,43 +161,6 @@ impl Client {
             }
         };
         Ok(Job::started(self, kind, started.data.job_id))
-    }
-
-    /// Downloads a file's content (`GET /files/{file_id}/download`), read whole: a body cut
-    /// short is fetched again like any failed GET.
-    ///
-    /// ```no_run
-    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
-    /// let bytes = client.download("f663d9ac-6d5b-4cfe-bf30-ac19ad9429e4").await?;
-    /// println!("{} bytes", bytes.len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn download(&self, file_id: &str) -> Result<bytes::Bytes, Error> {
-        let stream = self
-            .call(self.api().download_file().file_id(file_id).send())
-            .await?;
-        // The transport has read the body already: this only gathers it.
-        let chunks: Vec<_> = stream.into_inner().collect().await;
-        let mut content = bytes::BytesMut::new();
-        for chunk in chunks {
-            let chunk = chunk.map_err(|e| Error::transport(e, Default::default()))?;
-            content.extend_from_slice(&chunk);
-        }
-        Ok(content.freeze())
-    }
-
-    /// Downloads a file's content into `path` and returns its size. The old file at `path`, if
-    /// any, is replaced only once the whole content is on disk (written to a temporary file in
-    /// the same folder, synced, then renamed): a failed download leaves it as it was, and no
-    /// partial file behind.
-    pub async fn download_to(&self, file_id: &str, path: impl AsRef<Path>) -> Result<u64, Error> {
-        let content = self.download(file_id).await?;
-        let path = path.as_ref().to_path_buf();
-        let len = content.len() as u64;
-        tokio::task::spawn_blocking(move || crate::files::write_atomic(&path, &content))
-            .await
-            .map_err(|e| Error::invalid("download", format!("the writing task failed: {e}")))??;
-        Ok(len)
     }
 
     /// The job `job_id`, to check or wait on (same as [`Job::resume`]).

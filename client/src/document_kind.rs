@@ -18,7 +18,10 @@ pub enum DocumentKind {
     /// An invoice (`/parse/invoices`).
     Invoice,
     /// A bank statement (`/parse/statements`).
-    #[cfg_attr(feature = "clap", value(alias = "bank-statement", alias = "bank_statement"))]
+    #[cfg_attr(
+        feature = "clap",
+        value(alias = "bank-statement", alias = "bank_statement")
+    )]
     Statement,
 }
 

@@ -42,7 +42,7 @@ pub fn check(len: u64, head: &[u8]) -> Result<&'static str, String> {
     }
     if len > MAX_FILE_BYTES {
         return Err(format!(
-            "is {len} bytes; the API accepts files of at most 10 MB ({MAX_FILE_BYTES} bytes)"
+            "is {len} bytes; the API accepts at most {MAX_FILE_BYTES} (at most 10 MB)"
         ));
     }
     sniff(head).ok_or_else(|| "is not a PDF, JPEG or PNG file (judged by its first bytes)".into())

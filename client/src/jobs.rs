@@ -216,8 +216,8 @@ impl Job {
         self.wait_until(deadline).await
     }
 
-    /// [`wait`](Self::wait), telling `on_update` of every status change as it is seen (the
-    /// first check included, so it is called at least once): for progress displays.
+    /// [`wait`](Self::wait), telling `on_update` of every change of status or progress as it is
+    /// seen (the first check included, so it is called at least once): for progress displays.
     ///
     /// ```no_run
     /// # async fn demo(job: invaro::Job) -> Result<(), invaro::Error> {

@@ -9,7 +9,37 @@
 //! # Ok(()) }
 //! ```
 //!
-//! What the SDK adds to the generated API ([`generated`]), for every call:
+//! The rest of the API is in resource groups that answer with the spec's named types
+//! ([`types`]): [`Client::files`], [`Client::schemas`], [`Client::jobs`].
+//!
+//! ```no_run
+//! # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+//! use futures::TryStreamExt;
+//! let page = client.files().list().page_size(20).send().await?;
+//! let all: Vec<_> = client.schemas().list().into_stream().try_collect().await?;
+//! println!("{} files on page 1, {} schemas", page.files.len(), all.len());
+//! # Ok(()) }
+//! ```
+//!
+//! # Where things are
+//!
+//! - [`generated`] (`src/generated.rs`, the committed snapshot of what `build.rs` generates from
+//!   `openapi.yaml`): every operation in progenitor's builder style, on [`Client::api`], and the
+//!   spec's types, re-exported as [`types`]. `src/generated_ext.rs` beside it holds everything
+//!   this crate adds to generated code: the two multipart operations progenitor cannot generate,
+//!   and helpers on the spec's types.
+//! - [`resources`]: the resource groups (`client.files()`, `client.schemas()`,
+//!   `client.jobs()`), each call one operation, lists also as streams over every page.
+//! - `src/transport/` (private): what happens around every call, generated or hand-written:
+//!   authentication, the rate limiter ([`RateLimit`]), the one retry classifier
+//!   ([`RetryPolicy`]), timeouts, bounded bodies, exact numbers, tracing.
+//! - [`Client`] and its flows ([`Client::parse_file`], [`Client::parse_batch`]), configured by
+//!   [`ClientBuilder`]; [`Job`] waits, served by one scheduler per client ([`PollPolicy`]).
+//! - [`facts`]: what the API accepts, defined once; [`Upload`]: files checked and streamed.
+//! - [`Error`]: the one error type; [`results`]: typed results; [`webhook`]: verification and
+//!   an opt-in receiver; [`batch`]: journaled batches that survive a crash.
+//!
+//! What the SDK adds to the generated API, for every call:
 //! - authentication, with the key kept out of `Debug`, errors and traces;
 //! - a rate limiter shared by all clones of a [`Client`] (default 60 requests per minute,
 //!   [`RateLimit`]), kept in step with the API's `X-RateLimit-*` headers;
@@ -18,7 +48,7 @@
 //!   again: a POST or PUT only when it cannot have reached the server or was refused with a 429,
 //!   so no job is started twice ([`Error::is_retryable`] gives the same answer);
 //! - any 2xx is a success, and errors are read by status first, whatever their body;
-//! - jobs that wait ([`Job::wait`], [`Job::updates`]) under a [`PollPolicy`], all served by one
+//! - jobs that wait ([`Job::wait`], [`Job::wait_with`], [`Job::updates`]) under a [`PollPolicy`], all served by one
 //!   scheduler per client (first check at once, then at most once a second per job with the
 //!   budget other calls leave, spent where a completion is most likely, no job unchecked for more
 //!   than 10 s while the budget allows; a 10 minute deadline that bounds every call of the wait);
@@ -58,20 +88,15 @@ mod upload;
 pub mod webhook;
 
 pub use client::{BatchOutcome, BatchReport, Client, ParsedDocument};
-pub use document_kind::DocumentKind;
-pub use facts::{MAX_BATCH, MAX_FILE_BYTES, MAX_FILES, sniff};
 pub use config::{ClientBuilder, Config, DEFAULT_BASE_URL};
+pub use document_kind::DocumentKind;
 pub use error::{ApiError, Error};
+pub use facts::{MAX_BATCH, MAX_FILE_BYTES, MAX_FILES, sniff};
 pub use job_status::JobStatus;
 pub use jobs::{Job, PollPolicy};
-pub use transport::{MAX_SERVER_WINDOW, RateLimit, RetryPolicy};
 pub use results::{
     Amount, AmountError, BankDetails, BuyerDetails, InvoiceDetails, InvoiceResult, StatementResult,
     TaxCalculation, Transaction, TransactionType,
 };
+pub use transport::{MAX_SERVER_WINDOW, RateLimit, RetryPolicy};
 pub use upload::{ProgressFn, Upload, UploadProgress};
-
-/// The README's examples, compiled and run as doctests so that they stay true.
-#[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;

@@ -23,7 +23,9 @@ use std::{
 
 use tokio::{sync::Notify, time::Instant};
 
-use crate::{DocumentKind, JobStatus, PollPolicy, generated::types, transport::rate_limit::Limiter};
+use crate::{
+    DocumentKind, JobStatus, PollPolicy, generated::types, transport::rate_limit::Limiter,
+};
 
 /// How many finished jobs of each kind the scheduler remembers the durations of.
 const LEARNED: usize = 64;

@@ -755,7 +755,7 @@ async fn a_slow_download_that_keeps_moving_is_not_cut_off() {
         .read_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let bytes = client.download("f-1").await.unwrap();
+    let bytes = client.files().read("f-1").await.unwrap();
     assert_eq!(&bytes[..], &content[..]);
 }
 
@@ -776,7 +776,7 @@ async fn a_cut_download_is_fetched_again_and_never_replaces_the_old_file_with_a_
     let out = dir.path().join("statement.pdf");
     std::fs::write(&out, b"the old content").unwrap();
     let client = server.client().build().unwrap();
-    let written = client.download_to("f-1", &out).await.unwrap();
+    let written = client.files().download("f-1", &out).await.unwrap();
     assert_eq!(written, content.len() as u64);
     assert_eq!(std::fs::read(&out).unwrap(), content);
     assert_eq!(server.seen().len(), 2);
@@ -786,7 +786,8 @@ async fn a_cut_download_is_fetched_again_and_never_replaces_the_old_file_with_a_
         .client()
         .build()
         .unwrap()
-        .download_to("f-1", &out)
+        .files()
+        .download("f-1", &out)
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Transport { .. }), "{e:?}");
@@ -804,7 +805,7 @@ async fn a_cut_download_is_fetched_again_and_never_replaces_the_old_file_with_a_
 async fn a_body_announced_beyond_the_cap_is_refused_without_reading_it() {
     let server = Scripted::start(|_, _| Reply::Cut(Vec::new(), usize::MAX / 2)).await;
     let client = server.client().retry(RetryPolicy::none()).build().unwrap();
-    let e = client.download("f-1").await.unwrap_err();
+    let e = client.files().read("f-1").await.unwrap_err();
     assert!(matches!(e, Error::Transport { .. }), "{e:?}");
     assert!(
         std::error::Error::source(&e)

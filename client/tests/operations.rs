@@ -351,7 +351,13 @@ async fn files_list_get_download_delete() {
     assert_eq!(list.files[0].status, FileStatus::Completed);
     let file = files.get(id).await.unwrap();
     assert_eq!(file.processed_data.unwrap()["total"], "1,234.56");
-    let download = client.api().download_file().file_id(id).send().await.unwrap();
+    let download = client
+        .api()
+        .download_file()
+        .file_id(id)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(download.headers()["content-type"], "application/pdf");
     let bytes = download.into_inner().into_inner();
     let bytes: Vec<u8> =
@@ -407,7 +413,11 @@ fn every_operation_is_generated_or_hand_written() {
         let listed = invaro_codegen::HAND_WRITTEN.contains(&op.id.as_str());
         let written = hand_written.contains(&format!("pub async fn {name}("));
         let in_snapshot = generated.contains(&format!("pub fn {name}(&self)"));
-        assert_eq!(listed, written, "{}: HAND_WRITTEN and generated_ext.rs agree", op.id);
+        assert_eq!(
+            listed, written,
+            "{}: HAND_WRITTEN and generated_ext.rs agree",
+            op.id
+        );
         assert!(
             written != in_snapshot,
             "{} must be generated xor hand-written",

@@ -108,11 +108,14 @@ fn hide_constructors(file: &mut syn::File) {
         let syn::Item::Impl(block) = item else {
             continue;
         };
-        let is_client = matches!(&*block.self_ty, syn::Type::Path(ty) if ty.path.is_ident("Client"));
+        let is_client =
+            matches!(&*block.self_ty, syn::Type::Path(ty) if ty.path.is_ident("Client"));
         if !is_client || block.trait_.is_some() {
             continue;
         }
-        block.items.retain(|member| !matches!(member, syn::ImplItem::Fn(f) if f.sig.ident == "new"));
+        block
+            .items
+            .retain(|member| !matches!(member, syn::ImplItem::Fn(f) if f.sig.ident == "new"));
         for member in &mut block.items {
             if let syn::ImplItem::Fn(function) = member
                 && function.sig.ident == "new_with_client"

@@ -7,10 +7,10 @@ use serde_json::Value;
 
 /// A failed request: the status, the documented code and a message naming the rule broken.
 #[derive(Debug)]
-pub(crate) struct ApiError(Box<Failure>);
+pub(crate) struct ApiError(Box<ErrorParts>);
 
 #[derive(Debug)]
-struct Failure {
+struct ErrorParts {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -20,7 +20,7 @@ struct Failure {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self(Box::new(Failure {
+        Self(Box::new(ErrorParts {
             status,
             code,
             message: message.into(),
@@ -133,7 +133,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let Failure {
+        let ErrorParts {
             status,
             code,
             message,

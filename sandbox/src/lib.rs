@@ -39,6 +39,14 @@
 //! - **Observability**: [`SandboxHandle::stats`], [`SandboxHandle::jobs`] and
 //!   [`SandboxHandle::holdings`] (also `GET /sandbox/holdings`, outside the API).
 //!
+//! **An independent oracle.** The sandbox speaks the spec's wire types (it serialises the
+//! generated `invaro::types`, so its answers have the spec's shape, and its conformance tests
+//! still validate every answer against `openapi.yaml` itself), but it keeps its own copy of the
+//! API's rules: the size, count and batch limits, the accepted file types and the first-bytes
+//! check. It does not read `invaro::facts`: if it did, a wrong fact in the SDK would agree with
+//! itself in every test. `tests/tests/facts.rs` sends both sides the same boundary cases and
+//! fails on any disagreement.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
@@ -77,5 +85,5 @@ pub use config::{
 };
 pub use faults::{Fault, FaultRule, Scope};
 pub use server::{Sandbox, SandboxHandle};
-pub use state::{DocKind, Holdings, JobSummary, Stats};
+pub use state::{Holdings, JobSummary, Stats};
 pub use webhooks::{SIGNATURE_HEADER, sign as sign_webhook};

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use invaro::JobStatus;
+use invaro::{DocumentKind, JobStatus};
 use serde_json::{Map, Value};
 use tokio::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -14,32 +14,13 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, JobTimings};
 use crate::rate_limit::RateLimiter;
 
-/// The kind of document a job parses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DocKind {
-    /// An invoice (POST /parse/invoices).
-    Invoice,
-    /// A bank statement (POST /parse/statements).
-    BankStatement,
-}
-
-impl DocKind {
-    /// The name the API uses: `invoice` or `bank_statement`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Invoice => "invoice",
-            Self::BankStatement => "bank_statement",
-        }
-    }
-
-    /// A guess from a file name, until a parse job says which it is.
-    fn guess(filename: &str) -> Self {
-        let name = filename.to_lowercase();
-        if name.contains("statement") || name.contains("bank") {
-            Self::BankStatement
-        } else {
-            Self::Invoice
-        }
+/// A guess at a file's kind from its name, until a parse job says which it is.
+fn guess_kind(filename: &str) -> DocumentKind {
+    let name = filename.to_lowercase();
+    if name.contains("statement") || name.contains("bank") {
+        DocumentKind::Statement
+    } else {
+        DocumentKind::Invoice
     }
 }
 
@@ -92,7 +73,7 @@ pub(crate) struct StoredFile {
     /// The content's size, kept after the content is let go.
     pub size: u64,
     pub format: Format,
-    pub kind: DocKind,
+    pub kind: DocumentKind,
     pub created_at: DateTime<Utc>,
     pub sequence: u64,
     pub deleted: bool,
@@ -138,7 +119,7 @@ impl Phase {
 /// A parse job. Its state is computed from its age, so no task runs per job.
 pub(crate) struct StoredJob {
     pub id: String,
-    pub kind: DocKind,
+    pub kind: DocumentKind,
     pub document_id: String,
     pub storage_name: String,
     pub started: Instant,
@@ -189,7 +170,7 @@ pub(crate) struct StoredSchema {
     pub id: String,
     pub owner: usize,
     pub name: String,
-    pub kind: DocKind,
+    pub kind: DocumentKind,
     pub description: Option<String>,
     pub definition: Map<String, Value>,
     pub version: u64,
@@ -229,7 +210,7 @@ impl Store {
         self.file_bytes += bytes.len();
         let file = StoredFile {
             id: id.clone(),
-            kind: DocKind::guess(&filename),
+            kind: guess_kind(&filename),
             filename,
             storage_name,
             size: bytes.len() as u64,
@@ -335,7 +316,7 @@ pub struct JobSummary {
     /// The document (upload `doc_id`) it parses.
     pub document_id: String,
     /// Invoice or bank statement.
-    pub kind: DocKind,
+    pub kind: DocumentKind,
     /// Its status now.
     pub status: JobStatus,
 }
@@ -427,7 +408,7 @@ mod tests {
     fn new_job(fails: bool) -> StoredJob {
         StoredJob {
             id: "job_1".to_owned(),
-            kind: DocKind::Invoice,
+            kind: DocumentKind::Invoice,
             document_id: "doc".to_owned(),
             storage_name: "1_invoice.pdf".to_owned(),
             started: Instant::now(),

@@ -104,7 +104,7 @@ fn payload(state: &AppState, job_id: &str, event: &str) -> Option<Vec<u8>> {
     let body = json!({
         "event": event,
         "job_id": job.id,
-        "job_type": job.kind.as_str(),
+        "job_type": invaro::types::SchemaType::from(job.kind).to_string(),
         "status": status,
         "created_at": job.created_at,
         "completed_at": completed_at,

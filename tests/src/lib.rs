@@ -163,3 +163,9 @@ async fn parse_one(
         }
     }
 }
+
+/// The README's examples, compiled and run as doctests so that they stay true (here, where both
+/// the SDK and the sandbox are dependencies).
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

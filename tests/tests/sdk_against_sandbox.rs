@@ -68,7 +68,13 @@ async fn status_by_kind_and_by_the_general_route() {
     assert_eq!(general.status, JobStatus::Completed);
     assert!(by_kind.output().is_some() && general.output().is_some());
     let generated = client
-        .call(client.api().get_general_job_status().job_id(job.id()).send())
+        .call(
+            client
+                .api()
+                .get_general_job_status()
+                .job_id(job.id())
+                .send(),
+        )
         .await
         .unwrap();
     assert_eq!(generated.data, general);
@@ -250,7 +256,12 @@ async fn schemas_create_list_get_update_and_their_errors() {
         .unwrap();
     assert_eq!(listed.schemas.len(), 1);
     assert_eq!(listed.limit, Some(10));
-    let statements = schemas.list().kind(DocumentKind::Statement).send().await.unwrap();
+    let statements = schemas
+        .list()
+        .kind(DocumentKind::Statement)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(statements.schemas[0].name, "gst-statement");
 
     let fetched = schemas.get(&created.id).await.unwrap();
@@ -261,7 +272,10 @@ async fn schemas_create_list_get_update_and_their_errors() {
         .send()
         .await
         .unwrap();
-    assert_eq!((updated.version.get(), updated.description.as_deref()), (2, Some("v2")));
+    assert_eq!(
+        (updated.version.get(), updated.description.as_deref()),
+        (2, Some("v2"))
+    );
 
     let missing = schemas.get("sch_missing").await.unwrap_err();
     assert_eq!(missing.code(), Some("SCHEMA_NOT_FOUND"));
@@ -271,7 +285,8 @@ async fn schemas_create_list_get_update_and_their_errors() {
         .await
         .unwrap_err();
     assert!(
-        not_an_object.to_string().contains("schema") && not_an_object.to_string().contains("object"),
+        not_an_object.to_string().contains("schema")
+            && not_an_object.to_string().contains("object"),
         "{not_an_object}"
     );
 }
@@ -287,7 +302,14 @@ async fn schema_and_file_lists_stream_every_page_in_order() {
             .await
             .unwrap();
     }
-    let one_page: Vec<_> = client.schemas().list().page_size(100).send().await.unwrap().schemas;
+    let one_page: Vec<_> = client
+        .schemas()
+        .list()
+        .page_size(100)
+        .send()
+        .await
+        .unwrap()
+        .schemas;
     let streamed: Vec<_> = client
         .schemas()
         .list()
@@ -296,7 +318,10 @@ async fn schema_and_file_lists_stream_every_page_in_order() {
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(streamed, one_page, "five schemas over three pages, in order");
+    assert_eq!(
+        streamed, one_page,
+        "five schemas over three pages, in order"
+    );
 
     let uploads: Vec<_> = (0..3)
         .map(|n| Upload::bytes(format!("f{n}.pdf"), samples::INVOICE_PDF))
@@ -313,7 +338,11 @@ async fn schema_and_file_lists_stream_every_page_in_order() {
         .unwrap();
     let mut sorted = names.clone();
     sorted.sort();
-    assert_eq!(sorted, ["f0.pdf", "f1.pdf", "f2.pdf"], "each file once: {names:?}");
+    assert_eq!(
+        sorted,
+        ["f0.pdf", "f1.pdf", "f2.pdf"],
+        "each file once: {names:?}"
+    );
 
     let bad = client.files().list().page_size(0).send().await.unwrap_err();
     assert!(bad.to_string().contains("page_size"), "{bad}");
@@ -374,8 +403,17 @@ async fn files_upload_list_get_download_delete() {
     assert_eq!(again.status(), Some(StatusCode::CONFLICT));
     let gone = files.download(&id, &copy).await.unwrap_err();
     assert_eq!(gone.status(), Some(StatusCode::GONE));
-    assert_eq!(std::fs::read(&copy).unwrap(), samples::INVOICE_PDF, "a failed download keeps the old file");
-    let deleted_files = files.list().status(FileStatus::Deleted).send().await.unwrap();
+    assert_eq!(
+        std::fs::read(&copy).unwrap(),
+        samples::INVOICE_PDF,
+        "a failed download keeps the old file"
+    );
+    let deleted_files = files
+        .list()
+        .status(FileStatus::Deleted)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted_files.files.len(), 1);
 }
 
@@ -420,4 +458,79 @@ async fn the_invoice_status_is_read_enveloped_by_default_and_bare_behind_the_fla
         let parsed = job.wait().await.unwrap();
         assert!(parsed.invoice().is_ok(), "bare: {bare}");
     }
+}
+
+#[tokio::test]
+async fn the_sandbox_delivers_to_the_callback_url_the_client_sends() {
+    let sandbox = Sandbox::builder()
+        .job_timings(JobTimings {
+            pending: std::time::Duration::from_millis(100),
+            processing: std::time::Duration::from_millis(200),
+        })
+        .start()
+        .await
+        .unwrap();
+    let receiver = invaro::webhook::Receiver::new(
+        invaro::webhook::Verifier::new(sandbox.webhook_secret()).unwrap(),
+    );
+    let listener = invaro::webhook::Listener::bind("127.0.0.1:0", receiver.clone())
+        .await
+        .unwrap();
+    let client = invaro::Client::builder()
+        .api_key(sandbox.api_key())
+        .base_url(sandbox.base_url())
+        .poll(
+            invaro::PollPolicy::default()
+                .safety_net(std::time::Duration::from_secs(3600))
+                .deadline(std::time::Duration::from_secs(30)),
+        )
+        .webhooks(&receiver, listener.url())
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("invoice.pdf");
+    std::fs::write(&path, samples::INVOICE_PDF).unwrap();
+    // Polling would not look again within the deadline: only the delivery can end the wait.
+    let parsed = client
+        .parse_file(&path, DocumentKind::Invoice)
+        .await
+        .unwrap();
+    assert_eq!(parsed.job().status, JobStatus::Completed);
+    assert!(sandbox.stats().webhooks_delivered >= 1);
+}
+
+#[tokio::test]
+async fn wait_with_tells_every_status_change_and_returns_the_result() {
+    let (_sandbox, client) = start(
+        Sandbox::builder().job_timings(JobTimings {
+            pending: std::time::Duration::from_millis(60),
+            processing: std::time::Duration::from_millis(120),
+        }),
+        RateLimit::unlimited(),
+    )
+    .await;
+    let job = upload_and_start(
+        &client,
+        DocumentKind::Invoice,
+        "invoice.pdf",
+        samples::INVOICE_PDF,
+    )
+    .await;
+    let mut seen = Vec::new();
+    let parsed = job
+        .wait_with(|update| seen.push((update.status.clone(), update.progress)))
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.last().map(|s| &s.0),
+        Some(&JobStatus::Completed),
+        "{seen:?}"
+    );
+    assert!(seen.len() >= 2, "saw the job before it completed: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] != w[1]),
+        "told of changes only: {seen:?}"
+    );
+    assert_eq!(parsed.job_id(), job.id());
+    assert!(parsed.invoice().is_ok());
 }

@@ -62,7 +62,7 @@ pub async fn run(ctx: &Ctx, command: FilesCommand) -> Result<(), Failure> {
                         "--out -: the file's bytes and --json cannot both go to stdout",
                     ));
                 }
-                let content = client.download(&id).await?;
+                let content = files.read(&id).await?;
                 let mut stdout = std::io::stdout().lock();
                 return stdout
                     .write_all(&content)
@@ -71,8 +71,8 @@ pub async fn run(ctx: &Ctx, command: FilesCommand) -> Result<(), Failure> {
             }
             // Checked before the request: a folder that cannot take the file sends nothing.
             let mut staged = Staged::new(&out)?;
-            let content = client
-                .download(&id)
+            let content = files
+                .read(&id)
                 .await
                 .map_err(|e| staged.broke_off(e.into()))?;
             staged.write(&content)?;

@@ -129,7 +129,7 @@ pub async fn wait(
         .map(|id| {
             let mut outcome = Outcome::new(None);
             outcome.job_id = Some(id.clone());
-            outcome.kind = kind.map(Into::into);
+            outcome.kind = kind;
             (id, outcome)
         })
         .collect();

@@ -332,7 +332,8 @@ impl Outcome {
 
     /// Whether its job is still running as far as this command knows.
     pub fn job_left_running(&self) -> bool {
-        self.job_id.is_some() && matches!(
+        self.job_id.is_some()
+            && matches!(
                 self.status,
                 Status::Started | Status::TimedOut | Status::Interrupted
             )

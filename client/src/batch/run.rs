@@ -546,7 +546,12 @@ impl<'a> Batch<'a> {
 
     /// The API's files, newest first, back to `since` (Unix ms); whether the listing reached it.
     async fn list_files_since(&self, since: i64) -> Result<(Vec<FileRecord>, bool), Error> {
-        let files = self.client.files().list().page_size(PAGE_SIZE).into_stream();
+        let files = self
+            .client
+            .files()
+            .list()
+            .page_size(PAGE_SIZE)
+            .into_stream();
         futures::pin_mut!(files);
         let mut records = Vec::new();
         while let Some(record) = files.next().await.transpose()? {

@@ -1,8 +1,8 @@
-//! `client.files()`: the Files API (list, get, download, delete, upload with validation).
+//! `client.files()`: the Files API (list, get, read, download, delete, upload with validation).
 
 use std::path::Path;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 
 use super::pages::{Page, all_pages, positive};
 use crate::{Client, DocumentKind, Error, Upload, types};
@@ -12,8 +12,10 @@ use crate::{Client, DocumentKind, Error, Upload, types};
 /// ```no_run
 /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
 /// let file = client.files().get("f663d9ac-6d5b-4cfe-bf30-ac19ad9429e4").await?;
-/// let bytes = client.files().download(&file.id, "copy.pdf").await?;
-/// println!("{}: {bytes} bytes", file.filename);
+/// let written = client.files().download(&file.id, "copy.pdf").await?;
+/// let in_memory = client.files().read(&file.id).await?;
+/// println!("{}: {written} bytes", file.filename);
+/// # let _ = in_memory;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -52,7 +54,28 @@ impl<'a> Files<'a> {
         file_id: impl AsRef<str>,
         path: impl AsRef<Path>,
     ) -> Result<u64, Error> {
-        self.client.download_to(file_id.as_ref(), path).await
+        let content = self.read(file_id).await?;
+        let path = path.as_ref().to_path_buf();
+        let len = content.len() as u64;
+        tokio::task::spawn_blocking(move || crate::files::write_atomic(&path, &content))
+            .await
+            .map_err(|e| Error::invalid("download", format!("the writing task failed: {e}")))??;
+        Ok(len)
+    }
+
+    /// Reads a file's content into memory (`GET /files/{file_id}/download`), whole: a body
+    /// cut short is fetched again like any failed GET.
+    pub async fn read(&self, file_id: impl AsRef<str>) -> Result<bytes::Bytes, Error> {
+        let call = self.client.api().download_file().file_id(file_id.as_ref());
+        let stream = self.client.call(call.send()).await?;
+        // The transport has read the body already: this only gathers it.
+        let mut chunks = stream.into_inner();
+        let mut content = bytes::BytesMut::new();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|e| Error::transport(e, Default::default()))?;
+            content.extend_from_slice(&chunk);
+        }
+        Ok(content.freeze())
     }
 
     /// Deletes a file (`DELETE /files/{file_id}`). Sent again after a lost attempt, a delete

@@ -66,7 +66,11 @@ impl<'a> Schemas<'a> {
 
     /// Replaces a schema's definition (its version goes up by one): a builder ending in
     /// [`send`](UpdateSchema::send).
-    pub fn update(&self, schema_id: impl Into<String>, schema: serde_json::Value) -> UpdateSchema<'a> {
+    pub fn update(
+        &self,
+        schema_id: impl Into<String>,
+        schema: serde_json::Value,
+    ) -> UpdateSchema<'a> {
         UpdateSchema {
             client: self.client,
             id: schema_id.into(),

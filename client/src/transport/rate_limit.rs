@@ -235,7 +235,9 @@ impl Limiter {
     /// left before its window resets (other processes may share the key).
     pub(crate) fn observe(&self, headers: &HeaderMap) {
         let Some(shared) = &self.inner else { return };
-        let number = |name| crate::transport::retry::header(headers, name).and_then(|v| v.parse::<u64>().ok());
+        let number = |name| {
+            crate::transport::retry::header(headers, name).and_then(|v| v.parse::<u64>().ok())
+        };
         if let (Some(remaining), Some(reset)) =
             (number("x-ratelimit-remaining"), number("x-ratelimit-reset"))
         {
@@ -249,7 +251,8 @@ impl Limiter {
             state.server = Some(ServerWindow {
                 left,
                 reset,
-                resets_at: Instant::now() + crate::transport::retry::until_unix(reset).min(MAX_SERVER_WINDOW),
+                resets_at: Instant::now()
+                    + crate::transport::retry::until_unix(reset).min(MAX_SERVER_WINDOW),
             });
         }
     }

@@ -30,7 +30,7 @@ pub(crate) async fn upload(
         .filter_map(|id| store.files.get(id))
         .map(|file| ValidatedFile {
             doc_id: file.id.clone(),
-            type_: Some(file.kind.as_str().to_owned()),
+            type_: Some(invaro::types::SchemaType::from(file.kind).to_string()),
             validation: Some(FileValidation {
                 page_count: Some(file.page_count()),
                 file_size: i64::try_from(file.size).ok(),
@@ -187,7 +187,7 @@ fn record(state: &AppState, store: &Store, file: &StoredFile) -> FileRecord {
         id: file.id.clone(),
         filename: file.filename.clone(),
         file_id: Some(file.storage_name.clone()),
-        type_: Some(file.kind.as_str().to_owned()),
+        type_: Some(invaro::types::SchemaType::from(file.kind).to_string()),
         status,
         size: i64::try_from(file.size).ok(),
         created_at: Some(file.created_at),

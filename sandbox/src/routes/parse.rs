@@ -19,8 +19,9 @@ use tokio::time::Instant;
 use super::request::{JsonBody, Owner, PathId};
 use super::upload;
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, DocKind, Phase, StoredJob};
+use crate::state::{AppState, Phase, StoredJob};
 use crate::{results, webhooks};
+use invaro::DocumentKind;
 
 /// The most documents one batch may start.
 const MAX_BATCH: usize = 10;
@@ -54,15 +55,15 @@ pub(crate) async fn upload(
 
 /// POST /parse/statements
 pub(crate) async fn start_statement(state: State<AppState>, body: JsonBody) -> ApiResult {
-    start(state, body, DocKind::BankStatement).await
+    start(state, body, DocumentKind::Statement).await
 }
 
 /// POST /parse/invoices
 pub(crate) async fn start_invoice(state: State<AppState>, body: JsonBody) -> ApiResult {
-    start(state, body, DocKind::Invoice).await
+    start(state, body, DocumentKind::Invoice).await
 }
 
-async fn start(State(state): State<AppState>, body: JsonBody, kind: DocKind) -> ApiResult {
+async fn start(State(state): State<AppState>, body: JsonBody, kind: DocumentKind) -> ApiResult {
     let request: StartJobRequest = body.decode()?;
     let callback = callback(&state, request.callback_url.as_deref())?;
     let ids = create_jobs(&state, kind, &[request.document_id], callback).map_err(|missing| {
@@ -85,7 +86,7 @@ pub(crate) async fn batch_statements(
     owner: Extension<Owner>,
     body: JsonBody,
 ) -> ApiResult {
-    batch(state, owner, body, DocKind::BankStatement).await
+    batch(state, owner, body, DocumentKind::Statement).await
 }
 
 /// POST /parse/invoices/batch
@@ -94,14 +95,14 @@ pub(crate) async fn batch_invoices(
     owner: Extension<Owner>,
     body: JsonBody,
 ) -> ApiResult {
-    batch(state, owner, body, DocKind::Invoice).await
+    batch(state, owner, body, DocumentKind::Invoice).await
 }
 
 async fn batch(
     State(state): State<AppState>,
     Extension(Owner(owner)): Extension<Owner>,
     body: JsonBody,
-    kind: DocKind,
+    kind: DocumentKind,
 ) -> ApiResult {
     let request: BatchRequest = body.decode()?;
     let count = request.files.len();
@@ -149,7 +150,7 @@ fn callback(state: &AppState, url: Option<&str>) -> ApiResult<Option<reqwest::Ur
 /// Creates one job per document, all or none; `Err` lists the documents that do not exist.
 fn create_jobs(
     state: &AppState,
-    kind: DocKind,
+    kind: DocumentKind,
     documents: &[String],
     callback: Option<reqwest::Url>,
 ) -> Result<Vec<String>, Vec<String>> {
@@ -172,8 +173,8 @@ fn create_jobs(
         file.last_job = Some(id.clone());
         let marker = &state.config.fail_marker;
         let result = match kind {
-            DocKind::Invoice => results::invoice(&file.bytes),
-            DocKind::BankStatement => {
+            DocumentKind::Invoice => results::invoice(&file.bytes),
+            DocumentKind::Statement => {
                 results::statement(&file.bytes, state.config.statement_transactions)
             }
         };
@@ -221,7 +222,7 @@ pub(crate) async fn statement_status(
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult {
-    let job = view(&state, &id, Some(DocKind::BankStatement), Output::Results)?;
+    let job = view(&state, &id, Some(DocumentKind::Statement), Output::Results)?;
     Ok(Json(JobResponse {
         success: true,
         data: job,
@@ -231,7 +232,7 @@ pub(crate) async fn statement_status(
 
 /// GET /parse/invoices/{job_id}: enveloped unless the sandbox is told to answer bare.
 pub(crate) async fn invoice_status(State(state): State<AppState>, PathId(id): PathId) -> ApiResult {
-    let job = view(&state, &id, Some(DocKind::Invoice), Output::Result)?;
+    let job = view(&state, &id, Some(DocumentKind::Invoice), Output::Result)?;
     Ok(if state.config.invoice_status_bare {
         Json(job).into_response()
     } else {
@@ -254,7 +255,7 @@ pub(crate) async fn general_status(State(state): State<AppState>, PathId(id): Pa
 }
 
 /// The job `id` as the API shows it; 404 when it does not exist or is of another kind.
-fn view(state: &AppState, id: &str, kind: Option<DocKind>, output: Output) -> ApiResult<Job> {
+fn view(state: &AppState, id: &str, kind: Option<DocumentKind>, output: Output) -> ApiResult<Job> {
     let valid = !id.is_empty()
         && id.len() <= 128
         && id
@@ -273,8 +274,8 @@ fn view(state: &AppState, id: &str, kind: Option<DocKind>, output: Output) -> Ap
         .filter(|job| kind.is_none_or(|k| k == job.kind));
     let Some(job) = job else {
         let what = kind.map_or("job", |k| match k {
-            DocKind::Invoice => "invoice job",
-            DocKind::BankStatement => "bank statement job",
+            DocumentKind::Invoice => "invoice job",
+            DocumentKind::Statement => "bank statement job",
         });
         return Err(ApiError::not_found(
             "NOT_FOUND",

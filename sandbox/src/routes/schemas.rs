@@ -14,7 +14,8 @@ use serde_json::{Map, Value};
 
 use super::request::{JsonBody, ListQuery, Owner, PathId};
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, DocKind, StoredSchema, uuid_v4};
+use crate::state::{AppState, StoredSchema, uuid_v4};
+use invaro::DocumentKind;
 
 /// POST /schemas
 pub(crate) async fn create(
@@ -45,7 +46,7 @@ pub(crate) async fn create(
         id: uuid_v4(),
         owner,
         name,
-        kind: from_schema_type(request.type_),
+        kind: DocumentKind::from(request.type_),
         description: request.description,
         definition,
         version: 1,
@@ -69,7 +70,7 @@ pub(crate) async fn list(
         .as_deref()
         .map(schema_type)
         .transpose()?
-        .map(from_schema_type);
+        .map(DocumentKind::from);
     let store = state.store();
     let matching: Vec<Schema> = store
         .schemas
@@ -155,22 +156,12 @@ fn schema_type(name: &str) -> ApiResult<SchemaType> {
     })
 }
 
-fn from_schema_type(kind: SchemaType) -> DocKind {
-    match kind {
-        SchemaType::Invoice => DocKind::Invoice,
-        SchemaType::BankStatement => DocKind::BankStatement,
-    }
-}
-
 fn view(schema: &StoredSchema) -> Schema {
     Schema {
         id: schema.id.clone(),
         user_id: Some(format!("user_{}", schema.owner + 1)),
         name: schema.name.clone(),
-        type_: match schema.kind {
-            DocKind::Invoice => SchemaType::Invoice,
-            DocKind::BankStatement => SchemaType::BankStatement,
-        },
+        type_: schema.kind.into(),
         description: schema.description.clone(),
         // Requests send the definition as an object or a string; responses carry a JSON string.
         schema_string: Value::Object(schema.definition.clone()).to_string(),

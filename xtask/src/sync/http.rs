@@ -14,18 +14,18 @@ pub const MAX_PAGE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Why a page was not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
+pub enum FetchError {
     /// The rules above forbid reading it (the reason names the URL and the rule).
     Refused(String),
     /// Reading it failed: network, HTTP status, encoding.
     Failed(String),
 }
 
-impl fmt::Display for Failure {
+impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Refused(reason) => write!(f, "refused: {reason}"),
-            Failure::Failed(message) => f.write_str(message),
+            FetchError::Refused(reason) => write!(f, "refused: {reason}"),
+            FetchError::Failed(message) => f.write_str(message),
         }
     }
 }
@@ -49,27 +49,26 @@ impl Http {
     }
 
     /// The text of the page at `start`, following redirects.
-    pub async fn get(&self, start: &Url) -> Result<String, Failure> {
+    pub async fn get(&self, start: &Url) -> Result<String, FetchError> {
         let mut url = start.clone();
         for _ in 0..=MAX_REDIRECTS {
             if let Some(reason) = refusal(&url) {
-                return Err(Failure::Refused(reason));
+                return Err(FetchError::Refused(reason));
             }
-            let response =
-                self.client.get(url.clone()).send().await.map_err(|e| {
-                    Failure::Failed(format!("cannot reach {url}: {}", error_chain(&e)))
-                })?;
+            let response = self.client.get(url.clone()).send().await.map_err(|e| {
+                FetchError::Failed(format!("cannot reach {url}: {}", error_chain(&e)))
+            })?;
             let status = response.status();
             if status.is_redirection() {
                 url = next_hop(&url, &response)?;
                 continue;
             }
             if !status.is_success() {
-                return Err(Failure::Failed(format!("{url}: HTTP {status}")));
+                return Err(FetchError::Failed(format!("{url}: HTTP {status}")));
             }
             return read_capped(&url, response).await;
         }
-        Err(Failure::Refused(format!(
+        Err(FetchError::Refused(format!(
             "{start}: more than {MAX_REDIRECTS} redirects"
         )))
     }
@@ -97,15 +96,15 @@ fn is_loopback(url: &Url) -> bool {
         .is_some_and(|ip| ip.is_loopback())
 }
 
-fn next_hop(url: &Url, response: &reqwest::Response) -> Result<Url, Failure> {
+fn next_hop(url: &Url, response: &reqwest::Response) -> Result<Url, FetchError> {
     let status = response.status();
     let location = response
         .headers()
         .get(LOCATION)
         .and_then(|value| value.to_str().ok())
-        .ok_or_else(|| Failure::Failed(format!("{url}: HTTP {status} without a Location")))?;
+        .ok_or_else(|| FetchError::Failed(format!("{url}: HTTP {status} without a Location")))?;
     url.join(location).map_err(|e| {
-        Failure::Failed(format!(
+        FetchError::Failed(format!(
             "{url}: HTTP {status} to an invalid location {location:?}: {e}"
         ))
     })
@@ -113,9 +112,9 @@ fn next_hop(url: &Url, response: &reqwest::Response) -> Result<Url, Failure> {
 
 /// The body as text, refused as soon as it is known to exceed [`MAX_PAGE_BYTES`]: from its
 /// `Content-Length`, or while it streams in (the header may be absent or wrong).
-async fn read_capped(url: &Url, mut response: reqwest::Response) -> Result<String, Failure> {
+async fn read_capped(url: &Url, mut response: reqwest::Response) -> Result<String, FetchError> {
     let too_large = |seen: String| {
-        Failure::Refused(format!(
+        FetchError::Refused(format!(
             "{url}: the page is larger than the {MAX_PAGE_BYTES} bytes allowed ({seen})"
         ))
     };
@@ -123,11 +122,9 @@ async fn read_capped(url: &Url, mut response: reqwest::Response) -> Result<Strin
         return Err(too_large(format!("Content-Length: {length}")));
     }
     let mut body: Vec<u8> = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| Failure::Failed(format!("{url}: cannot read the body: {}", error_chain(&e))))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        FetchError::Failed(format!("{url}: cannot read the body: {}", error_chain(&e)))
+    })? {
         let size = body.len().saturating_add(chunk.len());
         if u64::try_from(size).map_or(true, |size| size > MAX_PAGE_BYTES) {
             return Err(too_large("stopped reading there".into()));
@@ -135,7 +132,7 @@ async fn read_capped(url: &Url, mut response: reqwest::Response) -> Result<Strin
         body.extend_from_slice(&chunk);
     }
     String::from_utf8(body)
-        .map_err(|e| Failure::Failed(format!("{url}: the page is not UTF-8 text: {e}")))
+        .map_err(|e| FetchError::Failed(format!("{url}: the page is not UTF-8 text: {e}")))
 }
 
 /// An error and its causes on one line: reqwest's own message rarely says what failed.

@@ -10,7 +10,7 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use super::extract;
-use super::http::{Failure, Http};
+use super::http::{FetchError, Http};
 
 /// The vendored folder's list of files.
 pub const MANIFEST: &str = "manifest.toml";
@@ -122,11 +122,11 @@ async fn fetch_source(http: &Http, source: &str, out: &mut Fetched) -> Result<()
             Ok(text) => out
                 .materials
                 .push(material(source, &page, Kind::Page, text)),
-            Err(Failure::Refused(reason)) => {
+            Err(FetchError::Refused(reason)) => {
                 out.refused
                     .push(format!("link `{link}` of {source}: {reason}"));
             }
-            Err(Failure::Failed(message)) => return Err(message),
+            Err(FetchError::Failed(message)) => return Err(message),
         }
     }
     Ok(())
@@ -205,10 +205,11 @@ impl Location {
         }
     }
 
-    async fn read(&self, http: &Http) -> Result<String, Failure> {
+    async fn read(&self, http: &Http) -> Result<String, FetchError> {
         match self {
-            Location::Path(path) => fs::read_to_string(path)
-                .map_err(|e| Failure::Failed(format!("{}: cannot be read: {e}", path.display()))),
+            Location::Path(path) => fs::read_to_string(path).map_err(|e| {
+                FetchError::Failed(format!("{}: cannot be read: {e}", path.display()))
+            }),
             Location::Url(url) => http.get(url).await,
         }
     }

@@ -2,14 +2,11 @@
 //! and print what it parsed.
 //!
 //! ```text
-//! cargo run --example quickstart                 # against a local sandbox, no key needed
-//! INVARO_API_KEY=... cargo run --example quickstart -- invoice.pdf   # against the real API
+//! cargo run -p quickstart                        # against a local sandbox, no key needed
+//! INVARO_API_KEY=... cargo run -p quickstart -- invoice.pdf   # against the real API
 //! ```
 
-use std::pin::pin;
-
-use futures::StreamExt;
-use invaro::{Client, DocumentKind, ParsedDocument, PollPolicy, Upload};
+use invaro::{Client, DocumentKind, PollPolicy, Upload};
 use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle, samples};
 
 #[tokio::main]
@@ -28,21 +25,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let job = client.start_job(DocumentKind::Invoice, document_id).await?;
     println!("Started job {}", job.id());
 
-    let mut updates = pin!(job.updates());
-    let mut last = None;
-    while let Some(update) = updates.next().await {
-        let update = update?;
-        let progress = update
-            .progress
-            .map(|p| format!(" ({p:.0}%)"))
-            .unwrap_or_default();
-        println!("  {}{progress}", update.status);
-        last = Some(update);
-    }
-    let parsed = ParsedDocument::new(
-        DocumentKind::Invoice,
-        last.ok_or("the job reported nothing")?,
-    );
+    let parsed = job
+        .wait_with(|update| {
+            let progress = update
+                .progress
+                .map(|p| format!(" ({p:.0}%)"))
+                .unwrap_or_default();
+            println!("  {}{progress}", update.status);
+        })
+        .await?;
 
     let invoice = parsed.invoice()?;
     if let Some(buyer) = invoice
