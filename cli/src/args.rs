@@ -547,6 +547,19 @@ mod tests {
     }
 
     #[test]
+    fn the_sdks_document_kind_reads_every_spelling_of_a_statement() {
+        for spelling in ["statement", "bank-statement", "bank_statement"] {
+            let cli = Cli::try_parse_from(["invaro", "schemas", "list", "--type", spelling])
+                .unwrap_or_else(|e| panic!("{spelling}: {e}"));
+            let Command::Schemas(SchemasCommand::List { type_, .. }) = cli.command else {
+                panic!("parsed as another command")
+            };
+            assert_eq!(type_, Some(DocumentKind::Statement), "{spelling}");
+        }
+        assert!(Cli::try_parse_from(["invaro", "files", "list", "--type", "receipt"]).is_err());
+    }
+
+    #[test]
     fn page_sizes_are_1_to_100() {
         assert_eq!(page_size("100"), Ok(100));
         for bad in ["0", "101", "-1", "x", "99999999999999999999"] {
