@@ -186,10 +186,16 @@ async fn batch(
         .run(items)
         .await
         .map_err(|e| e.to_string())?;
-    let unfinished = rows.iter().filter(|r| r.result.is_none()).count();
-    if unfinished > 0 {
+    let unfinished: Vec<String> = rows
+        .iter()
+        .filter(|r| r.result.is_none())
+        .map(|r| format!("{}: {} ({:?})", r.path.display(), r.state.as_str(), r.error))
+        .collect();
+    if !unfinished.is_empty() {
         return Err(format!(
-            "{unfinished} documents of the batch did not finish"
+            "{} documents of the batch did not finish: {}",
+            unfinished.len(),
+            unfinished.join("; ")
         ));
     }
     Ok(started.elapsed().as_secs_f64())
