@@ -73,6 +73,11 @@ impl Client {
         &self.inner.scheduler
     }
 
+    /// The rate limiter every call of this client and its clones shares.
+    pub(crate) fn limiter(&self) -> &crate::rate_limit::Limiter {
+        progenitor_client::ClientInfo::inner(&self.inner.api).limiter()
+    }
+
     /// The settings this client runs with.
     pub fn config(&self) -> &Config {
         &self.inner.config

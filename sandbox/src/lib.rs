@@ -22,7 +22,9 @@
 //! - **Results** are synthetic and deterministic: the same bytes always parse to the same result.
 //! - **Rate limit**: 60 per minute per key by default, `X-RateLimit-*` on every response, 429 with
 //!   `Retry-After` beyond it; each file of an upload (charged as its part arrives) and each
-//!   document of a batch counts as one.
+//!   document of a batch counts as one. The headers are in whole seconds, as the API's are:
+//!   with a window of a second or so (compressed time), turn them off with
+//!   [`SandboxBuilder::rate_limit_headers`].
 //! - **Connections**: 10 s to send a request's header (idle connections close after as long), 60 s
 //!   for its body (then 408 `REQUEST_TIMEOUT`), 60 s at most without taking any of an answer, 5 s
 //!   of grace for requests in flight on shutdown; see [`SandboxBuilder::header_timeout`] and its

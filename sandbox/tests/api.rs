@@ -69,6 +69,39 @@ async fn rate_limit_headers_count_down_and_429_follows() {
     assert_error(response, 429, "RATE_LIMIT_EXCEEDED").await;
 }
 
+/// Time compressed into a short window: the limit holds, the whole-second headers are gone.
+#[tokio::test]
+async fn rate_limit_headers_can_be_turned_off_and_the_limit_still_holds() {
+    let builder = builder()
+        .rate_limit(3, Duration::from_secs(60))
+        .rate_limit_headers(false);
+    let api = Api::start(builder).await;
+    for _ in 0..2 {
+        let response = api.get("/files").await;
+        assert_eq!(response.status(), 200);
+        for name in [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+        ] {
+            assert!(response.headers().get(name).is_none(), "{name}");
+        }
+    }
+    // The third request goes; an upload's second file, charged by the handler, is refused,
+    // and so is the next request, by the layer: the same way, with no header.
+    let two = form(&[("a.pdf", INVOICE_PDF), ("b.pdf", INVOICE_PDF)]);
+    let upload = api.request(Method::POST, "/parse/upload").multipart(two);
+    let refused = [
+        upload.send().await.expect("upload answered"),
+        api.get("/files").await,
+    ];
+    for response in refused {
+        assert!(response.headers().get("retry-after").is_none());
+        assert!(response.headers().get("x-ratelimit-remaining").is_none());
+        assert_error(response, 429, "RATE_LIMIT_EXCEEDED").await;
+    }
+}
+
 #[tokio::test]
 async fn every_file_and_batch_document_counts_against_the_limit() {
     let api = Api::start(builder().rate_limit(6, Duration::from_secs(60))).await;

@@ -353,6 +353,64 @@ async fn a_job_that_failed_is_final_and_a_refused_upload_is_tried_again() {
     );
 }
 
+/// A run spends most of its time waiting for the rate limiter: stopped there (Ctrl-C, a
+/// crash), it has sent nothing for the waiting files, and their rows must say so rather than
+/// leave a start in doubt (which a rerun cannot settle while the document is `pending`).
+#[tokio::test]
+async fn a_run_stopped_while_waiting_for_the_rate_limit_leaves_nothing_in_doubt() {
+    let (sandbox, client) = sandbox(JobTimings::INSTANT).await;
+    // One request an hour: the first upload goes, everything after it waits.
+    let starved = Client::builder()
+        .api_key(sandbox.api_key())
+        .base_url(sandbox.base_url())
+        .rate_limit(RateLimit::new(1, Duration::from_secs(3600)))
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = documents(dir.path(), 2);
+    let items: Vec<Item> = files.iter().map(Item::new).collect();
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    let uploaded = Arc::new(tokio::sync::Notify::new());
+    let signal = uploaded.clone();
+    let batch = Batch::new(&starved, &journal, DocumentKind::Invoice)
+        .concurrency(2)
+        .on_event(Arc::new(move |_, event| {
+            if matches!(event, Event::Uploaded { .. }) {
+                signal.notify_one();
+            }
+        }));
+    tokio::select! {
+        biased;
+        () = uploaded.notified() => {}
+        ran = batch.run(items.clone()) => panic!("a run at one request an hour ended: {ran:?}"),
+    }
+    let mut states: Vec<State> = files
+        .iter()
+        .map(|f| journal.get(f).unwrap().unwrap().state)
+        .collect();
+    states.sort_by_key(|s| s.as_str());
+    assert_eq!(
+        states,
+        [State::New, State::Uploaded],
+        "the file waiting to upload and the one waiting to start sent nothing"
+    );
+    assert_eq!(sandbox.stats().jobs_created, 0);
+    let rows = Batch::new(&client, &journal, DocumentKind::Invoice)
+        .run(items)
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|r| r.state == State::Done), "{rows:#?}");
+    let stats = sandbox.stats();
+    assert_eq!(max_count(&stats.uploads_by_sha256), 1, "uploaded once each");
+    assert_eq!(stats.uploads_by_sha256.len(), 2);
+    assert_eq!(
+        max_count(&stats.job_starts_by_document),
+        1,
+        "started once each"
+    );
+    assert_eq!(stats.jobs_created, 2);
+}
+
 fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))

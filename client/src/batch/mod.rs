@@ -4,7 +4,9 @@
 //! Each file of a batch has a row in a [`Journal`] (an SQLite database): its path, size and
 //! SHA-256, the uploaded document id, the job id, the final status, the result and where it
 //! was saved. A row moves `new -> uploading -> uploaded -> starting -> started -> done` (or
-//! `failed`), and every step that sends something is recorded, synced, *before* it is sent.
+//! `failed`), and every step that sends something is recorded, synced, *before* it is sent, once
+//! the client's rate limiter has let it go (a run stopped while it waits there, where a run under
+//! the limit spends most of its time, has sent nothing and leaves nothing in doubt).
 //! A [`Batch::run`] on the same journal (after Ctrl-C, `kill -9`, a crash or a dead network)
 //! takes each file up where its row says:
 //!

@@ -266,11 +266,11 @@ impl<'a> Batch<'a> {
 
     /// Records the intent, sends the upload, records the answer.
     async fn upload(&self, entry: &mut Entry) -> Result<Flow, Error> {
-        entry.state = State::Uploading;
-        entry.intent_at = Some(now_ms());
-        entry.error = None;
-        self.record(entry, Event::Uploading)?;
-        let sent = self.client.upload(&[Upload::path(&entry.path)]).await;
+        let permit = self
+            .intend(entry, State::Uploading, Event::Uploading)
+            .await?;
+        let files = [Upload::path(&entry.path)];
+        let sent = crate::hooks::with_permit(permit, self.client.upload(&files)).await;
         match sent.map(|docs| docs.into_iter().next()) {
             Ok(Some(document)) => {
                 entry.state = State::Uploaded;
@@ -296,11 +296,9 @@ impl<'a> Batch<'a> {
     /// start failed or is in doubt.
     async fn start(&self, entry: &mut Entry) -> Result<Option<Job>, Error> {
         let document = entry.document_id.clone().unwrap_or_default();
-        entry.state = State::Starting;
-        entry.intent_at = Some(now_ms());
-        entry.error = None;
-        self.record(entry, Event::Starting)?;
-        match self.client.start_job(entry.kind, &document).await {
+        let permit = self.intend(entry, State::Starting, Event::Starting).await?;
+        let start = self.client.start_job(entry.kind, &document);
+        match crate::hooks::with_permit(permit, start).await {
             Ok(job) => {
                 entry.state = State::Started;
                 entry.job_id = Some(job.id().to_string());
@@ -567,6 +565,29 @@ impl<'a> Batch<'a> {
             }
         }
         Ok((records, true))
+    }
+
+    /// Waits for the rate limiter's permit for one request, then records the intent to send
+    /// it (`state`, told as `event`); the request's first attempt goes on that permit. The
+    /// wait comes first because a run spends most of its time there: one stopped while it
+    /// waits has sent nothing and leaves the row as it was, not in doubt.
+    async fn intend(
+        &self,
+        entry: &mut Entry,
+        state: State,
+        event: Event,
+    ) -> Result<crate::rate_limit::Permit, Error> {
+        let permit = self.client.limiter().acquire(1).await;
+        entry.state = state;
+        entry.intent_at = Some(now_ms());
+        entry.error = None;
+        match self.record(entry, event) {
+            Ok(()) => Ok(permit),
+            Err(e) => {
+                permit.release_unused();
+                Err(e)
+            }
+        }
     }
 
     /// A failure: recorded, told, and the file stops here.

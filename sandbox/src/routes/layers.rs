@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderValue;
-use axum::http::header::{AUTHORIZATION, CONNECTION};
+use axum::http::header::{AUTHORIZATION, CONNECTION, RETRY_AFTER};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
@@ -52,7 +52,8 @@ pub(crate) async fn observe(
 }
 
 /// Takes one request from the caller's window (429 when empty) and reports the window in the
-/// `X-RateLimit-*` headers of every response. Runs after authentication, so only configured keys
+/// `X-RateLimit-*` headers of every response (unless [`crate::SandboxBuilder::rate_limit_headers`]
+/// turned them off, `Retry-After` with them). Runs after authentication, so only configured keys
 /// have a window, and a refused key never uses one up.
 pub(crate) async fn rate_limit(
     State(state): State<AppState>,
@@ -67,11 +68,16 @@ pub(crate) async fn rate_limit(
         Err(quota) => ApiError::rate_limited(quota.retry_after).into_response(),
         Ok(_) => next.run(request).await,
     };
-    // Read after the handler: batches and uploads take more than one request.
-    state
-        .rate
-        .quota(owner)
-        .write_headers(response.headers_mut());
+    if state.config.rate_limit_headers {
+        // Read after the handler: batches and uploads take more than one request.
+        state
+            .rate
+            .quota(owner)
+            .write_headers(response.headers_mut());
+    } else if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        // The limiter's own 429s, from this layer or a handler charging more.
+        response.headers_mut().remove(RETRY_AFTER);
+    }
     response
 }
 

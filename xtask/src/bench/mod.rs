@@ -38,12 +38,39 @@ pub struct Args {
     /// Fewer calls and rounds: to try the bench out, not to publish its figures.
     #[arg(long)]
     pub quick: bool,
-    /// Skip the cold builds of section 5, which take most of the run time.
+    /// Skip the cold builds of section 6, which take most of the run time.
     #[arg(long)]
     pub skip_build: bool,
+    /// Run only these sections (to iterate on one; the report then holds only their figures).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Section>,
     /// Run one upload in this process and print its memory (the bench's own child process).
     #[arg(long, hide = true, num_args = 4, value_names = ["WAY", "COUNT", "URL", "DIR"])]
     pub upload_child: Option<Vec<String>>,
+}
+
+/// A section of the bench, as `--only` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Section {
+    /// 1: per-request overhead.
+    Requests,
+    /// 2: upload memory.
+    Upload,
+    /// 3: decoding a large result.
+    Decode,
+    /// 4: polling economy.
+    Polling,
+    /// 5: large batches.
+    Batch,
+    /// 6: build cost.
+    Build,
+}
+
+impl Args {
+    /// Whether `section` runs: all do unless `--only` names some.
+    pub fn runs(&self, section: Section) -> bool {
+        self.only.is_empty() || self.only.contains(&section)
+    }
 }
 
 /// How much of everything a run does.
@@ -128,6 +155,10 @@ fn relaunch(args: &Args) -> Result<(), String> {
     if args.skip_build {
         command.arg("--skip-build");
     }
+    for section in &args.only {
+        let name = clap::ValueEnum::to_possible_value(section).expect("no section is skipped");
+        command.args(["--only", name.get_name()]);
+    }
     let status = command
         .status()
         .map_err(|e| format!("cannot run cargo to build the bench: {e}"))?;
@@ -144,21 +175,35 @@ fn measure(args: &Args) -> Result<(), String> {
     let settings = Settings::new(args.quick);
     let work = project_root()?.join("target/bench");
     let mut figures = Vec::new();
-    let section = |name: &str| eprintln!("bench: {name}...");
-    section("1/6 per-request overhead");
-    figures.extend(requests::run(&settings));
-    section("2/6 upload memory");
-    figures.extend(upload::run(&settings, &work)?);
-    section("3/6 decoding a large result");
-    figures.extend(decode::run(&settings));
-    section("4/6 polling economy");
-    figures.extend(polling::run(&settings));
-    section("5/6 large batches (two batches of 200, in compressed time)");
-    figures.extend(batch::run(&work)?);
+    let section = |which: Section, name: &str| {
+        let runs = args.runs(which);
+        eprintln!(
+            "bench: {name}{}",
+            if runs { "..." } else { " skipped (--only)" }
+        );
+        runs
+    };
+    if section(Section::Requests, "1/6 per-request overhead") {
+        figures.extend(requests::run(&settings));
+    }
+    if section(Section::Upload, "2/6 upload memory") {
+        figures.extend(upload::run(&settings, &work)?);
+    }
+    if section(Section::Decode, "3/6 decoding a large result") {
+        figures.extend(decode::run(&settings));
+    }
+    if section(Section::Polling, "4/6 polling economy") {
+        figures.extend(polling::run(&settings));
+    }
+    if section(
+        Section::Batch,
+        "5/6 large batches (two batches of 200, in compressed time)",
+    ) {
+        figures.extend(batch::run(&work)?);
+    }
     if args.skip_build {
         eprintln!("bench: 6/6 build cost skipped (--skip-build)");
-    } else {
-        section("6/6 build cost (two cold builds)");
+    } else if section(Section::Build, "6/6 build cost (two cold builds)") {
         figures.extend(build_cost::run(&settings, &work)?);
     }
     let report = report::Report {
