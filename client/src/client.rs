@@ -74,7 +74,7 @@ impl Client {
     }
 
     /// The rate limiter every call of this client and its clones shares.
-    pub(crate) fn limiter(&self) -> &crate::rate_limit::Limiter {
+    pub(crate) fn limiter(&self) -> &crate::transport::rate_limit::Limiter {
         progenitor_client::ClientInfo::inner(&self.inner.api).limiter()
     }
 

@@ -270,7 +270,7 @@ impl<'a> Batch<'a> {
             .intend(entry, State::Uploading, Event::Uploading)
             .await?;
         let files = [Upload::path(&entry.path)];
-        let sent = crate::hooks::with_permit(permit, self.client.upload(&files)).await;
+        let sent = crate::transport::with_permit(permit, self.client.upload(&files)).await;
         match sent.map(|docs| docs.into_iter().next()) {
             Ok(Some(document)) => {
                 entry.state = State::Uploaded;
@@ -298,7 +298,7 @@ impl<'a> Batch<'a> {
         let document = entry.document_id.clone().unwrap_or_default();
         let permit = self.intend(entry, State::Starting, Event::Starting).await?;
         let start = self.client.start_job(entry.kind, &document);
-        match crate::hooks::with_permit(permit, start).await {
+        match crate::transport::with_permit(permit, start).await {
             Ok(job) => {
                 entry.state = State::Started;
                 entry.job_id = Some(job.id().to_string());
@@ -576,7 +576,7 @@ impl<'a> Batch<'a> {
         entry: &mut Entry,
         state: State,
         event: Event,
-    ) -> Result<crate::rate_limit::Permit, Error> {
+    ) -> Result<crate::transport::rate_limit::Permit, Error> {
         let permit = self.client.limiter().acquire(1).await;
         entry.state = state;
         entry.intent_at = Some(now_ms());
