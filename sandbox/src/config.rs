@@ -88,6 +88,8 @@ pub(crate) struct Config {
     pub fail_marker: String,
     pub rate_limit: u32,
     pub rate_window: Duration,
+    /// Whether responses carry `X-RateLimit-*` (and 429s `Retry-After`).
+    pub rate_limit_headers: bool,
     pub limits: Limits,
     pub timeouts: Timeouts,
     pub webhooks: WebhookSettings,
@@ -106,6 +108,7 @@ impl Default for Config {
             fail_marker: DEFAULT_FAIL_MARKER.to_owned(),
             rate_limit: 60,
             rate_window: Duration::from_secs(60),
+            rate_limit_headers: true,
             limits: Limits {
                 max_file_bytes: 10 * 1024 * 1024,
                 max_files: 50,
@@ -202,6 +205,14 @@ impl SandboxBuilder {
     pub fn rate_limit(mut self, limit: u32, window: Duration) -> Self {
         self.config.rate_limit = limit;
         self.config.rate_window = window.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Whether responses report the window in `X-RateLimit-*` headers and 429s carry
+    /// `Retry-After` (default `true`). Both count whole seconds, so a sandbox whose window is a
+    /// second or less (time compressed, as the bench runs it) is better off without them.
+    pub fn rate_limit_headers(mut self, send: bool) -> Self {
+        self.config.rate_limit_headers = send;
         self
     }
 

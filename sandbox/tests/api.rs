@@ -70,6 +70,23 @@ async fn rate_limit_headers_count_down_and_429_follows() {
 }
 
 #[tokio::test]
+async fn without_rate_limit_headers_the_limit_still_holds() {
+    let api = Api::start(
+        builder()
+            .rate_limit(1, Duration::from_secs(60))
+            .rate_limit_headers(false),
+    )
+    .await;
+    let first = api.get("/files").await;
+    assert_eq!(first.status(), 200);
+    assert!(first.headers().get("x-ratelimit-remaining").is_none());
+    let refused = api.get("/files").await;
+    assert!(refused.headers().get("retry-after").is_none());
+    assert!(refused.headers().get("x-ratelimit-reset").is_none());
+    assert_error(refused, 429, "RATE_LIMIT_EXCEEDED").await;
+}
+
+#[tokio::test]
 async fn every_file_and_batch_document_counts_against_the_limit() {
     let api = Api::start(builder().rate_limit(6, Duration::from_secs(60))).await;
     let pdf: &[u8] = INVOICE_PDF;

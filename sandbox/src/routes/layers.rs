@@ -67,6 +67,10 @@ pub(crate) async fn rate_limit(
         Err(quota) => ApiError::rate_limited(quota.retry_after).into_response(),
         Ok(_) => next.run(request).await,
     };
+    if !state.config.rate_limit_headers {
+        response.headers_mut().remove(axum::http::header::RETRY_AFTER);
+        return response;
+    }
     // Read after the handler: batches and uploads take more than one request.
     state
         .rate
