@@ -7,8 +7,9 @@
 //! takes a spare permit from the limiter (so uploads, starts and the user's calls go first), and
 //! hands it to the job most likely to have finished:
 //! - a job a verified webhook reported on, at once;
-//! - a job not checked for the starvation bound ([`crate::PollPolicy::max_interval`]), oldest
-//!   check first, so none starves while the budget allows;
+//! - a job not checked for the starvation bound ([`crate::PollPolicy::max_interval`], or twice
+//!   the time the limit's average rate takes to check every waiting job once, if longer),
+//!   oldest check first, so none starves;
 //! - otherwise the job whose completion since its last check is most probable: from its own
 //!   `progress` when the server reports it, else from how long jobs of its kind took that this
 //!   client saw finish, else (knowing nothing) from its age alone.
@@ -349,6 +350,16 @@ impl Board {
             .map(|(id, (_, evidence))| (id, board.pace.is_some() && !evidence))
     }
 
+    /// Twice the time a round of checks of every wait takes at the limit's average rate: when
+    /// that is longer than `max_interval`, no bound shorter can hold for all jobs, and one
+    /// that cannot hold would turn the budget into a round robin that ignores every estimate.
+    fn fair_turn(&self) -> Duration {
+        self.pace.as_ref().map_or(Duration::ZERO, |pace| {
+            let waits = u32::try_from(self.waits.len()).unwrap_or(u32::MAX);
+            pace.every.saturating_mul(waits).saturating_mul(2)
+        })
+    }
+
     /// When the pace lets the next check go, if the jobs due now have no evidence and it does
     /// not yet.
     fn paced_until(&mut self, now: Instant) -> Option<Instant> {
@@ -366,7 +377,7 @@ impl Board {
             return (1e9, true);
         }
         let since = now.saturating_duration_since(entry.last_check.unwrap_or(entry.born));
-        if since >= entry.starvation_bound(self.safety_net) {
+        if since >= entry.starvation_bound(self.safety_net).max(self.fair_turn()) {
             return (1e6 + since.as_secs_f64(), false);
         }
         let age = now.saturating_duration_since(entry.born).as_secs_f64();
@@ -759,6 +770,36 @@ mod tests {
             5 * SECOND,
             "the slot at 10 s went to the wait still asking"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_more_waits_than_max_interval_can_serve_estimates_still_choose() {
+        // One check a second for 30 waits: none can be checked every 10 s, so a job unchecked
+        // for 13 s is not starving yet, and the job most likely finished goes first.
+        let scheduler = tight(SECOND);
+        scheduler.shared.lock().learned.insert(
+            DocumentKind::Invoice,
+            std::iter::repeat_n(20 * SECOND, ENOUGH_LEARNED).collect(),
+        );
+        let start = Instant::now();
+        let old = scheduler.register(DocumentKind::Invoice, "old", Some(start), &policy());
+        tokio::time::sleep(8 * SECOND).await;
+        let young: Vec<_> = (0..29)
+            .map(|n| {
+                let id = format!("young{n}");
+                scheduler.register(DocumentKind::Invoice, &id, Some(Instant::now()), &policy())
+            })
+            .collect();
+        tokio::time::sleep(10 * SECOND).await;
+        drop(old.turn().await);
+        old.checked(None);
+        tokio::time::sleep(3 * SECOND).await;
+        // The budget is spent for a second, so that every wait is asking when a slot frees.
+        drop(scheduler.shared.limiter.acquire(1).await);
+        // "old" is 21 s old, past the 20 s its kind takes; the young ones are 13 s old.
+        let mut all = vec![&old];
+        all.extend(young.iter());
+        assert_eq!(next_of(&all).await, 0);
     }
 
     #[tokio::test(start_paused = true)]
