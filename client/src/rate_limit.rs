@@ -159,7 +159,9 @@ impl Limiter {
 
     /// The limit and its window, unless unlimited (the scheduler paces checks by them).
     pub(crate) fn rate(&self) -> Option<(usize, Duration)> {
-        self.inner.as_ref().map(|shared| (shared.limit, shared.window))
+        self.inner
+            .as_ref()
+            .map(|shared| (shared.limit, shared.window))
     }
 
     /// Waits until a request that counts as `cost` requests may be sent; hold the permit until

@@ -94,7 +94,8 @@ impl Pace {
     }
 
     fn refill(&mut self, now: Instant) {
-        let gained = now.saturating_duration_since(self.at).as_secs_f64() / self.every.as_secs_f64();
+        let gained =
+            now.saturating_duration_since(self.at).as_secs_f64() / self.every.as_secs_f64();
         self.tokens = (self.tokens + gained).min(self.capacity);
         self.at = now;
     }
@@ -153,9 +154,9 @@ struct Entry {
 impl Scheduler {
     /// The scheduler of a client whose calls go through `limiter`, paced as `policy` says.
     pub(crate) fn new(limiter: Limiter, policy: &PollPolicy) -> Self {
-        let pace = limiter.rate().and_then(|(limit, window)| {
-            Pace::new(limit, window, policy.burst_of(limit))
-        });
+        let pace = limiter
+            .rate()
+            .and_then(|(limit, window)| Pace::new(limit, window, policy.burst_of(limit)));
         Self {
             shared: Arc::new(Shared {
                 limiter,
@@ -377,7 +378,11 @@ impl Board {
             return (1e9, true);
         }
         let since = now.saturating_duration_since(entry.last_check.unwrap_or(entry.born));
-        if since >= entry.starvation_bound(self.safety_net).max(self.fair_turn()) {
+        if since
+            >= entry
+                .starvation_bound(self.safety_net)
+                .max(self.fair_turn())
+        {
             return (1e6 + since.as_secs_f64(), false);
         }
         let age = now.saturating_duration_since(entry.born).as_secs_f64();

@@ -68,7 +68,9 @@ pub(crate) async fn rate_limit(
         Ok(_) => next.run(request).await,
     };
     if !state.config.rate_limit_headers {
-        response.headers_mut().remove(axum::http::header::RETRY_AFTER);
+        response
+            .headers_mut()
+            .remove(axum::http::header::RETRY_AFTER);
         return response;
     }
     // Read after the handler: batches and uploads take more than one request.

@@ -50,7 +50,8 @@ pub fn run(work: &Path) -> Result<Vec<Figure>, String> {
     server.shutdown_background();
     let floor = floor_seconds(DOCUMENTS * REQUESTS_EACH);
     let real = |s: f64| s * f64::from(SCALE);
-    let name = |what: &str| format!("{DOCUMENTS} documents through one client under 60/min: {what}");
+    let name =
+        |what: &str| format!("{DOCUMENTS} documents through one client under 60/min: {what}");
     Ok(vec![
         Figure::new(name("makespan"), real(seconds), "s").against(
             "floor set by its requests",
@@ -67,8 +68,12 @@ pub fn run(work: &Path) -> Result<Vec<Figure>, String> {
             REQUESTS_EACH as f64,
             stats.requests as f64 / (DOCUMENTS * REQUESTS_EACH) as f64,
         ),
-        Figure::new(name("429s received"), stats.responses(429) as f64, "responses")
-            .target("0 with the limiter on"),
+        Figure::new(
+            name("429s received"),
+            stats.responses(429) as f64,
+            "responses",
+        )
+        .target("0 with the limiter on"),
     ])
 }
 
@@ -92,7 +97,10 @@ pub(super) async fn sandbox(webhook_secret: Option<&str>) -> Result<SandboxHandl
     if let Some(secret) = webhook_secret {
         builder = builder.webhook_secret(secret);
     }
-    builder.start().await.map_err(|e| format!("the sandbox: {e}"))
+    builder
+        .start()
+        .await
+        .map_err(|e| format!("the sandbox: {e}"))
 }
 
 /// [`DOCUMENTS`] distinct PDFs in `dir`.

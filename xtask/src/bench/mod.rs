@@ -22,9 +22,9 @@ mod build_cost;
 mod decode;
 #[cfg(feature = "bench")]
 mod end_to_end;
+pub mod oracle;
 #[cfg(feature = "bench")]
 mod polling;
-pub mod oracle;
 pub mod report;
 #[cfg(feature = "bench")]
 mod requests;

@@ -203,8 +203,12 @@ async fn measure(settings: &Settings) -> Vec<Figure> {
             )
         };
         let (floor, ratio) = by_oracle(window);
-        let mut against_oracle = Figure::new(seen("against the oracle"), column(&latency, false), "s")
-            .against("oracle, same budget", floor, ratio);
+        let mut against_oracle = Figure::new(
+            seen("against the oracle"),
+            column(&latency, false),
+            "s",
+        )
+        .against("oracle, same budget", floor, ratio);
         if count > 1 {
             against_oracle = against_oracle.target("<= 1.25x the oracle");
         }
@@ -239,7 +243,10 @@ async fn variant_figures(
     }
     let of = |f: &dyn Fn(&Outcome) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
     let name = |what: &str| {
-        format!("wait on {count} job(s) under 60/min, {}: {what}", variant.name())
+        format!(
+            "wait on {count} job(s) under 60/min, {}: {what}",
+            variant.name()
+        )
     };
     vec![
         Figure::new(
