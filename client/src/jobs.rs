@@ -3,7 +3,8 @@
 //! Every wait of a client and its clones is served by one scheduler (see [`PollPolicy`]): the
 //! first check comes at once, then no job is checked more often than once a second while spare
 //! rate budget goes to the job most likely to have finished, and none goes unchecked for more
-//! than 10 s while the budget allows. A deadline of 10 minutes ends a wait with
+//! than 10 s while the budget allows; checks on no evidence of a completion are paced at the
+//! limit's average rate after a burst of a quarter of it. A deadline of 10 minutes ends a wait with
 //! [`Error::WaitTimeout`], which carries what is needed to resume; it covers everything after
 //! the caller asked: turns, rate-limiter waits, retries and the status call in flight. A job
 //! this client started that answers 404 is taken as not visible yet for 30 s (some
@@ -25,8 +26,11 @@ use crate::{Client, DocumentKind, Error, JobStatus, ParsedDocument, generated::t
 /// seen about half a second late); under pressure the budget goes where a completion is most
 /// likely (from reported `progress`, or from how long jobs of the same kind took that this
 /// client saw finish), but no job goes unchecked for more than
-/// [`max_interval`](Self::max_interval) while the budget allows. With a webhook receiver
-/// attached, polling slows to [`safety_net`](Self::safety_net), only to catch lost deliveries.
+/// [`max_interval`](Self::max_interval) while the budget allows. Checks with no evidence that
+/// the job has finished go at most [`burst`](Self::burst) at once, then at the limit's average
+/// rate, so that jobs just started cannot take a whole window's budget and leave none for the
+/// completions that follow. With a webhook receiver attached, polling slows to
+/// [`safety_net`](Self::safety_net), only to catch lost deliveries.
 ///
 /// ```
 /// use std::time::Duration;
@@ -41,6 +45,7 @@ pub struct PollPolicy {
     first_check: Duration,
     max_interval: Duration,
     growth: f64,
+    burst: Option<u32>,
     deadline: Duration,
     not_found_grace: Duration,
     safety_net: Duration,
@@ -52,6 +57,7 @@ impl Default for PollPolicy {
             first_check: Duration::from_secs(1),
             max_interval: Duration::from_secs(10),
             growth: 1.0,
+            burst: None,
             deadline: Duration::from_secs(600),
             not_found_grace: Duration::from_secs(30),
             safety_net: Duration::from_secs(30),
@@ -80,6 +86,23 @@ impl PollPolicy {
     pub fn growth(mut self, factor: f64) -> Self {
         self.growth = factor.max(1.0);
         self
+    }
+
+    /// How many checks that rest on no evidence may go at once out of spare budget; beyond
+    /// that they are paced at the rate limit's average rate (60 a minute: one a second).
+    /// Evidence is a webhook push, reported `progress`, or durations learned from enough jobs
+    /// of the same kind, saying the job has more likely finished than not: such checks are
+    /// never paced. Default: a quarter of the rate limit (15 of 60). A burst as large as the
+    /// limit turns pacing off.
+    pub fn burst(mut self, checks: u32) -> Self {
+        self.burst = Some(checks.max(1));
+        self
+    }
+
+    /// The burst under a limit of `limit` requests per window.
+    pub(crate) fn burst_of(&self, limit: usize) -> u32 {
+        let quarter = u32::try_from(limit / 4).unwrap_or(u32::MAX);
+        self.burst.unwrap_or(quarter).max(1)
     }
 
     /// How long a wait may last in all before it gives up. Default 10 minutes.

@@ -7,11 +7,18 @@
 //! takes a spare permit from the limiter (so uploads, starts and the user's calls go first), and
 //! hands it to the job most likely to have finished:
 //! - a job a verified webhook reported on, at once;
-//! - a job not checked for the starvation bound ([`crate::PollPolicy::max_interval`]), oldest
-//!   check first, so none starves while the budget allows;
+//! - a job not checked for the starvation bound ([`crate::PollPolicy::max_interval`], or twice
+//!   the time the limit's average rate takes to check every waiting job once, if longer),
+//!   oldest check first, so none starves;
 //! - otherwise the job whose completion since its last check is most probable: from its own
 //!   `progress` when the server reports it, else from how long jobs of its kind took that this
 //!   client saw finish, else (knowing nothing) from its age alone.
+//!
+//! Checks that rest on no evidence (no push, and no estimate from progress or learned
+//! durations that the job has more likely finished than not) are paced: they draw on a bucket
+//! that refills at the limit's average rate and holds [`crate::PollPolicy::burst`] checks, so
+//! they cannot spend a whole window's budget at once on jobs that have not finished, and leave
+//! the window nothing for the completions that follow.
 //!
 //! Dropping a wait drops its ticket: its checks stop, and a permit handed to it is given back.
 
@@ -29,6 +36,11 @@ use crate::{
 
 /// How many finished jobs of each kind the scheduler remembers the durations of.
 const LEARNED: usize = 64;
+/// An estimate at least this likely that the job finished is evidence enough to skip the pace.
+const LIKELY: f64 = 0.5;
+/// Learned durations needed before they count as evidence (fewer say too little about the
+/// rest: the first jobs seen finishing are the short ones).
+const ENOUGH_LEARNED: usize = 16;
 
 /// The shared scheduler: cheap to clone.
 #[derive(Clone, Debug)]
@@ -57,6 +69,57 @@ struct Board {
     /// Jobs reported finished before anyone waited on them (a wait registered later checks
     /// them at once), newest last.
     early_pushes: VecDeque<String>,
+    /// The bucket evidence-free checks draw on; `None` without a rate limit.
+    pace: Option<Pace>,
+}
+
+/// A token bucket refilled at the rate limit's average rate.
+#[derive(Debug)]
+struct Pace {
+    /// One token per this long.
+    every: Duration,
+    capacity: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Pace {
+    /// A full bucket of `capacity` refilled at `limit` per `window`, unless that is no pace.
+    fn new(limit: usize, window: Duration, capacity: u32) -> Option<Self> {
+        let every = window / u32::try_from(limit.max(1)).unwrap_or(u32::MAX);
+        (!every.is_zero()).then(|| Self {
+            every,
+            capacity: f64::from(capacity.max(1)),
+            tokens: f64::from(capacity.max(1)),
+            at: Instant::now(),
+        })
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let gained =
+            now.saturating_duration_since(self.at).as_secs_f64() / self.every.as_secs_f64();
+        self.tokens = (self.tokens + gained).min(self.capacity);
+        self.at = now;
+    }
+
+    /// When a token is there to take (`now` if one is).
+    fn ready_at(&mut self, now: Instant) -> Instant {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            return now;
+        }
+        now + self.every.mul_f64(1.0 - self.tokens)
+    }
+
+    fn take(&mut self, now: Instant) {
+        self.refill(now);
+        self.tokens -= 1.0;
+    }
+
+    /// A token taken for a check that was not sent.
+    fn give_back(&mut self) {
+        self.tokens = (self.tokens + 1.0).min(self.capacity);
+    }
 }
 
 /// How many early pushes the scheduler remembers.
@@ -80,6 +143,8 @@ struct Entry {
     asking: bool,
     /// A permit handed to the wait, not yet taken.
     grant: Option<crate::transport::rate_limit::Permit>,
+    /// Whether that permit took a token of the pace (given back with it, if unused).
+    grant_paced: bool,
     woken: Arc<Notify>,
     /// The last reported progress (0 to 100) and when it was seen.
     progress: Option<(f64, Instant)>,
@@ -89,11 +154,18 @@ struct Entry {
 }
 
 impl Scheduler {
-    pub(crate) fn new(limiter: Limiter) -> Self {
+    /// The scheduler of a client whose calls go through `limiter`, paced as `policy` says.
+    pub(crate) fn new(limiter: Limiter, policy: &PollPolicy) -> Self {
+        let pace = limiter
+            .rate()
+            .and_then(|(limit, window)| Pace::new(limit, window, policy.burst_of(limit)));
         Self {
             shared: Arc::new(Shared {
                 limiter,
-                board: Mutex::new(Board::default()),
+                board: Mutex::new(Board {
+                    pace,
+                    ..Board::default()
+                }),
                 seat: tokio::sync::Mutex::new(()),
                 changed: Notify::new(),
             }),
@@ -125,6 +197,7 @@ impl Scheduler {
                 checks: 0,
                 asking: false,
                 grant: None,
+                grant_paced: false,
                 woken: woken.clone(),
                 progress: None,
                 pushed,
@@ -195,25 +268,41 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// One dispatcher round: waits until some asking job may be checked, takes a spare
-    /// permit, and hands it to the best job.
+    /// One dispatcher round: waits until some asking job may be checked (and, for a check on
+    /// no evidence, until the pace allows one), takes a spare permit, and hands it to the best
+    /// job.
     async fn dispatch(&self) {
         loop {
             self.until_someone_is_due().await;
+            let changed = self.changed.notified();
+            futures::pin_mut!(changed);
+            changed.as_mut().enable();
+            let paced_until = self.lock().paced_until(Instant::now());
+            if let Some(until) = paced_until {
+                tokio::select! {
+                    () = tokio::time::sleep_until(until) => {}
+                    () = changed => {}
+                }
+                continue;
+            }
             let permit = self.limiter.acquire_spare().await;
             let now = Instant::now();
             let mut board = self.lock();
-            let Some(id) = board.best(now) else {
+            let Some((id, paced)) = board.best(now) else {
                 // The job that was due stopped waiting meanwhile.
                 drop(board);
                 permit.release_unused();
                 continue;
             };
+            if paced && let Some(pace) = &mut board.pace {
+                pace.take(now);
+            }
             let entry = board
                 .waits
                 .get_mut(&id)
                 .expect("best names a registered wait");
             entry.grant = Some(permit);
+            entry.grant_paced = paced;
             entry.woken.notify_one();
             return;
         }
@@ -249,25 +338,54 @@ impl Board {
             .min()
     }
 
-    /// The asking job, due now, to check first.
-    fn best(&self, now: Instant) -> Option<u64> {
-        self.waits
+    /// The asking job, due now, to check first, and whether its check draws on the pace:
+    /// the best of all while the pace has a token, else the best of those with evidence.
+    fn best(&mut self, now: Instant) -> Option<(u64, bool)> {
+        let paced_ok = self.pace.as_mut().is_none_or(|p| p.ready_at(now) <= now);
+        let board = &*self;
+        board
+            .waits
             .iter()
-            .filter(|(_, e)| e.asking && e.grant.is_none() && e.due(self.safety_net) <= now)
-            .map(|(id, e)| (*id, self.score(e, now)))
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|(id, _)| id)
+            .filter(|(_, e)| e.asking && e.grant.is_none() && e.due(board.safety_net) <= now)
+            .map(|(id, e)| (*id, board.score(e, now)))
+            .filter(|(_, (_, evidence))| paced_ok || *evidence)
+            .max_by(|a, b| a.1.0.total_cmp(&b.1.0).then(b.0.cmp(&a.0)))
+            .map(|(id, (_, evidence))| (id, board.pace.is_some() && !evidence))
     }
 
-    /// How much checking `entry` now is worth: a push above a starving job above the
-    /// probability that it finished since its last check.
-    fn score(&self, entry: &Entry, now: Instant) -> f64 {
+    /// Twice the time a round of checks of every wait takes at the limit's average rate: when
+    /// that is longer than `max_interval`, no bound shorter can hold for all jobs, and one
+    /// that cannot hold would turn the budget into a round robin that ignores every estimate.
+    fn fair_turn(&self) -> Duration {
+        self.pace.as_ref().map_or(Duration::ZERO, |pace| {
+            let waits = u32::try_from(self.waits.len()).unwrap_or(u32::MAX);
+            pace.every.saturating_mul(waits).saturating_mul(2)
+        })
+    }
+
+    /// When the pace lets the next check go, if the jobs due now have no evidence and it does
+    /// not yet.
+    fn paced_until(&mut self, now: Instant) -> Option<Instant> {
+        if self.best(now).is_some() {
+            return None;
+        }
+        let ready = self.pace.as_mut()?.ready_at(now);
+        (ready > now).then_some(ready)
+    }
+
+    /// How much checking `entry` now is worth (a push above a starving job above the
+    /// probability that it finished since its last check), and whether that rests on evidence.
+    fn score(&self, entry: &Entry, now: Instant) -> (f64, bool) {
         if entry.pushed {
-            return 1e9;
+            return (1e9, true);
         }
         let since = now.saturating_duration_since(entry.last_check.unwrap_or(entry.born));
-        if since >= entry.starvation_bound(self.safety_net) {
-            return 1e6 + since.as_secs_f64();
+        if since
+            >= entry
+                .starvation_bound(self.safety_net)
+                .max(self.fair_turn())
+        {
+            return (1e6 + since.as_secs_f64(), false);
         }
         let age = now.saturating_duration_since(entry.born).as_secs_f64();
         let checked_at = entry.last_check.map_or(0.0, |t| {
@@ -277,12 +395,14 @@ impl Board {
             (Some((progress, seen)), _) if progress > 0.0 && progress < 100.0 => {
                 let seen_at = seen.saturating_duration_since(entry.born).as_secs_f64();
                 let total = seen_at * 100.0 / progress;
-                by_expected_end(total, checked_at, age)
+                let p = by_expected_end(total, checked_at, age);
+                (p, p >= LIKELY)
             }
             (_, Some(durations)) if !durations.is_empty() => {
-                finished_between(durations, checked_at, age)
+                let p = finished_between(durations, checked_at, age);
+                (p, p >= LIKELY && durations.len() >= ENOUGH_LEARNED)
             }
-            _ => age_alone(checked_at, age),
+            _ => (age_alone(checked_at, age), false),
         }
     }
 }
@@ -420,11 +540,22 @@ fn server_duration(job: &types::Job) -> Option<Duration> {
     (updated - created).to_std().ok()
 }
 
+impl Shared {
+    /// Gives back a permit handed to a wait that did not use it, and its token if it took one.
+    fn give_back(&self, permit: crate::transport::rate_limit::Permit, paced: bool) {
+        if paced && let Some(pace) = &mut self.lock().pace {
+            pace.give_back();
+        }
+        permit.release_unused();
+        self.changed.notify_waiters();
+    }
+}
+
 impl Drop for Ticket {
     fn drop(&mut self) {
         let entry = self.shared.lock().waits.remove(&self.id);
-        if let Some(permit) = entry.and_then(|e| e.grant) {
-            permit.release_unused();
+        if let Some((permit, paced)) = entry.and_then(|e| Some((e.grant?, e.grant_paced))) {
+            self.shared.give_back(permit, paced);
         }
         self.shared.changed.notify_waiters();
     }
@@ -454,11 +585,10 @@ impl Drop for Asking<'_> {
             .get_mut(&self.0.id)
             .and_then(|entry| {
                 entry.asking = false;
-                entry.grant.take()
+                Some((entry.grant.take()?, entry.grant_paced))
             });
-        if let Some(permit) = grant {
-            permit.release_unused();
-            self.0.shared.changed.notify_waiters();
+        if let Some((permit, paced)) = grant {
+            self.0.shared.give_back(permit, paced);
         }
     }
 }
@@ -482,7 +612,7 @@ mod tests {
 
     /// A scheduler whose limiter allows one request every `every`.
     fn tight(every: Duration) -> Scheduler {
-        Scheduler::new(Limiter::new(RateLimit::new(1, every)))
+        Scheduler::new(Limiter::new(RateLimit::new(1, every)), &policy())
     }
 
     /// Which of `tickets` gets the next turn.
@@ -600,7 +730,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn one_job_with_a_free_budget_is_checked_at_the_floor() {
-        let scheduler = Scheduler::new(Limiter::new(RateLimit::default()));
+        let scheduler = Scheduler::new(Limiter::new(RateLimit::default()), &policy());
         let ticket = scheduler.register(
             DocumentKind::Invoice,
             "one",
@@ -649,10 +779,100 @@ mod tests {
         );
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn with_more_waits_than_max_interval_can_serve_estimates_still_choose() {
+        // One check a second for 30 waits: none can be checked every 10 s, so a job unchecked
+        // for 13 s is not starving yet, and the job most likely finished goes first.
+        let scheduler = tight(SECOND);
+        scheduler.shared.lock().learned.insert(
+            DocumentKind::Invoice,
+            std::iter::repeat_n(20 * SECOND, ENOUGH_LEARNED).collect(),
+        );
+        let start = Instant::now();
+        let old = scheduler.register(DocumentKind::Invoice, "old", Some(start), &policy());
+        tokio::time::sleep(8 * SECOND).await;
+        let young: Vec<_> = (0..29)
+            .map(|n| {
+                let id = format!("young{n}");
+                scheduler.register(DocumentKind::Invoice, &id, Some(Instant::now()), &policy())
+            })
+            .collect();
+        tokio::time::sleep(10 * SECOND).await;
+        drop(old.turn().await);
+        old.checked(None);
+        tokio::time::sleep(3 * SECOND).await;
+        // The budget is spent for a second, so that every wait is asking when a slot frees.
+        drop(scheduler.shared.limiter.acquire(1).await);
+        // "old" is 21 s old, past the 20 s its kind takes; the young ones are 13 s old.
+        let mut all = vec![&old];
+        all.extend(young.iter());
+        assert_eq!(next_of(&all).await, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn checks_on_no_evidence_go_in_a_burst_then_at_the_average_rate() {
+        // 60 a minute, a burst of 4: ten jobs nothing is known about would otherwise take ten
+        // permits at once and leave the window's budget short for the completions after.
+        let policy = policy().burst(4);
+        let scheduler = Scheduler::new(Limiter::new(RateLimit::default()), &policy);
+        let tickets: Vec<_> = (0..10)
+            .map(|n| scheduler.register(DocumentKind::Invoice, &format!("job{n}"), None, &policy))
+            .collect();
+        let refs: Vec<&Ticket> = tickets.iter().collect();
+        let start = Instant::now();
+        let mut turns = Vec::new();
+        for _ in 0..10 {
+            let picked = next_of(&refs).await;
+            refs[picked].checked(None);
+            turns.push(start.elapsed());
+        }
+        let expected: Vec<Duration> = [0, 0, 0, 0, 1, 2, 3, 4, 5, 6]
+            .into_iter()
+            .map(|s| s * SECOND)
+            .collect();
+        assert_eq!(turns, expected);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_job_likely_finished_or_pushed_skips_the_pace() {
+        let policy = policy().burst(1);
+        let scheduler = Scheduler::new(Limiter::new(RateLimit::default()), &policy);
+        // Enough invoices seen taking 3 s to go by; nothing known about statements.
+        scheduler.shared.lock().learned.insert(
+            DocumentKind::Invoice,
+            std::iter::repeat_n(3 * SECOND, ENOUGH_LEARNED).collect(),
+        );
+        let start = Instant::now();
+        let likely = scheduler.register(DocumentKind::Invoice, "likely", Some(start), &policy);
+        let blind = scheduler.register(DocumentKind::Statement, "blind", None, &policy);
+        let other = scheduler.register(DocumentKind::Statement, "other", None, &policy);
+        tokio::time::sleep(4 * SECOND).await;
+        // "other" takes the one token of the burst.
+        drop(other.turn().await);
+        other.checked(None);
+        let asked = Instant::now();
+        // "likely" is 4 s old, past every invoice seen: it goes at once, before "blind",
+        // which waits the second the pace takes to refill.
+        assert_eq!(next_of(&[&blind, &likely]).await, 1);
+        assert_eq!(asked.elapsed(), Duration::ZERO);
+        likely.checked(None);
+        drop(blind.turn().await);
+        assert_eq!(asked.elapsed(), SECOND);
+        blind.checked(None);
+        #[cfg(feature = "webhook-receiver")]
+        {
+            // The pace is empty again, but a pushed job does not wait for it.
+            scheduler.push("other", None, true);
+            let pushed = Instant::now();
+            drop(other.turn().await);
+            assert_eq!(pushed.elapsed(), Duration::ZERO);
+        }
+    }
+
     #[cfg(feature = "webhook-receiver")]
     #[tokio::test(start_paused = true)]
     async fn a_push_comes_first_and_skips_the_floor() {
-        let scheduler = Scheduler::new(Limiter::new(RateLimit::default()));
+        let scheduler = Scheduler::new(Limiter::new(RateLimit::default()), &policy());
         scheduler.set_safety_net(30 * SECOND);
         let ticket = scheduler.register(
             DocumentKind::Invoice,

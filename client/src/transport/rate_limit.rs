@@ -157,6 +157,13 @@ impl Limiter {
         Self { inner }
     }
 
+    /// The limit and its window, unless unlimited (the scheduler paces checks by them).
+    pub(crate) fn rate(&self) -> Option<(usize, Duration)> {
+        self.inner
+            .as_ref()
+            .map(|shared| (shared.limit, shared.window))
+    }
+
     /// Waits until a request that counts as `cost` requests may be sent; hold the permit until
     /// its answer has arrived.
     pub(crate) async fn acquire(&self, cost: u32) -> Permit {

@@ -3,9 +3,11 @@
 //! `target/bench/report.json`.
 //!
 //! Sections: per-request overhead (`requests`), upload memory (`upload`), decoding a large
-//! result (`decode`), polling economy under the rate limit (`polling`), large journaled batches
-//! with and without an interruption (`batch`) and the build cost of generating the client at
-//! build time (`build_cost`). Every comparison runs interleaved
+//! result (`decode`), polling economy under the rate limit against a schedule that knows every
+//! completion (`polling`), 100 documents uploaded, started and waited on through one client
+//! (`end_to_end`), completions pushed by webhook (`webhooks`), large journaled batches with and
+//! without an interruption (`batch`) and the build cost of generating the client at build time
+//! (`build_cost`); `--only <section>` runs one of them. Every comparison runs interleaved
 //! against the same local server, and figures are medians over repeated runs.
 //!
 //! `cargo xtask` builds xtask in debug without the SDK; `bench` therefore runs itself again
@@ -19,6 +21,9 @@ mod build_cost;
 #[cfg(feature = "bench")]
 mod decode;
 #[cfg(feature = "bench")]
+mod end_to_end;
+pub mod oracle;
+#[cfg(feature = "bench")]
 mod polling;
 pub mod report;
 #[cfg(feature = "bench")]
@@ -27,6 +32,8 @@ mod requests;
 mod server;
 #[cfg(feature = "bench")]
 mod upload;
+#[cfg(feature = "bench")]
+mod webhooks;
 
 use std::process::Command;
 
@@ -38,40 +45,29 @@ pub struct Args {
     /// Fewer calls and rounds: to try the bench out, not to publish its figures.
     #[arg(long)]
     pub quick: bool,
-    /// Skip the cold builds of section 6, which take most of the run time.
+    /// Skip the cold builds of the build-cost section, which take most of the run time.
     #[arg(long)]
     pub skip_build: bool,
-    /// Run only these sections (to iterate on one; the report then holds only their figures).
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub only: Vec<Section>,
+    /// Run only this section (named as its module: requests, upload, decode, polling,
+    /// end_to_end, webhooks, batch, build_cost); its figures go to report-SECTION.json.
+    #[arg(long, value_name = "SECTION", value_parser = clap::builder::PossibleValuesParser::new(SECTIONS))]
+    pub only: Option<String>,
     /// Run one upload in this process and print its memory (the bench's own child process).
     #[arg(long, hide = true, num_args = 4, value_names = ["WAY", "COUNT", "URL", "DIR"])]
     pub upload_child: Option<Vec<String>>,
 }
 
-/// A section of the bench, as `--only` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Section {
-    /// 1: per-request overhead.
-    Requests,
-    /// 2: upload memory.
-    Upload,
-    /// 3: decoding a large result.
-    Decode,
-    /// 4: polling economy.
-    Polling,
-    /// 5: large batches.
-    Batch,
-    /// 6: build cost.
-    Build,
-}
-
-impl Args {
-    /// Whether `section` runs: all do unless `--only` names some.
-    pub fn runs(&self, section: Section) -> bool {
-        self.only.is_empty() || self.only.contains(&section)
-    }
-}
+/// The sections, in the order they run.
+pub const SECTIONS: [&str; 8] = [
+    "requests",
+    "upload",
+    "decode",
+    "polling",
+    "end_to_end",
+    "webhooks",
+    "batch",
+    "build_cost",
+];
 
 /// How much of everything a run does.
 #[derive(Debug, Clone)]
@@ -155,9 +151,8 @@ fn relaunch(args: &Args) -> Result<(), String> {
     if args.skip_build {
         command.arg("--skip-build");
     }
-    for section in &args.only {
-        let name = clap::ValueEnum::to_possible_value(section).expect("no section is skipped");
-        command.args(["--only", name.get_name()]);
+    if let Some(section) = &args.only {
+        command.args(["--only", section]);
     }
     let status = command
         .status()
@@ -169,42 +164,47 @@ fn relaunch(args: &Args) -> Result<(), String> {
     }
 }
 
+/// What a section measures, for the progress lines.
+#[cfg(feature = "bench")]
+fn title(section: &str) -> &'static str {
+    match section {
+        "requests" => "per-request overhead",
+        "upload" => "upload memory",
+        "decode" => "decoding a large result",
+        "polling" => "polling economy, against an oracle",
+        "end_to_end" => "100 documents through one client (compressed time)",
+        "webhooks" => "completions pushed by webhook",
+        "batch" => "large batches (two batches of 200, in compressed time)",
+        _ => "build cost (two cold builds)",
+    }
+}
+
 #[cfg(feature = "bench")]
 fn measure(args: &Args) -> Result<(), String> {
     let started = std::time::Instant::now();
     let settings = Settings::new(args.quick);
     let work = project_root()?.join("target/bench");
     let mut figures = Vec::new();
-    let section = |which: Section, name: &str| {
-        let runs = args.runs(which);
-        eprintln!(
-            "bench: {name}{}",
-            if runs { "..." } else { " skipped (--only)" }
-        );
-        runs
-    };
-    if section(Section::Requests, "1/6 per-request overhead") {
-        figures.extend(requests::run(&settings));
-    }
-    if section(Section::Upload, "2/6 upload memory") {
-        figures.extend(upload::run(&settings, &work)?);
-    }
-    if section(Section::Decode, "3/6 decoding a large result") {
-        figures.extend(decode::run(&settings));
-    }
-    if section(Section::Polling, "4/6 polling economy") {
-        figures.extend(polling::run(&settings));
-    }
-    if section(
-        Section::Batch,
-        "5/6 large batches (two batches of 200, in compressed time)",
-    ) {
-        figures.extend(batch::run(&work)?);
-    }
-    if args.skip_build {
-        eprintln!("bench: 6/6 build cost skipped (--skip-build)");
-    } else if section(Section::Build, "6/6 build cost (two cold builds)") {
-        figures.extend(build_cost::run(&settings, &work)?);
+    for (n, name) in SECTIONS.iter().enumerate() {
+        if args.only.as_ref().is_some_and(|only| only != name) {
+            continue;
+        }
+        let place = format!("{}/{}", n + 1, SECTIONS.len());
+        if *name == "build_cost" && args.skip_build {
+            eprintln!("bench: {place} build cost skipped (--skip-build)");
+            continue;
+        }
+        eprintln!("bench: {place} {}...", title(name));
+        figures.extend(match *name {
+            "requests" => requests::run(&settings),
+            "upload" => upload::run(&settings, &work)?,
+            "decode" => decode::run(&settings),
+            "polling" => polling::run(&settings),
+            "end_to_end" => end_to_end::run(&work)?,
+            "webhooks" => webhooks::run(&settings, &work)?,
+            "batch" => batch::run(&work)?,
+            _ => build_cost::run(&settings, &work)?,
+        });
     }
     let report = report::Report {
         machine: report::machine(),
@@ -212,7 +212,11 @@ fn measure(args: &Args) -> Result<(), String> {
         figures,
     };
     print!("{}", report.markdown());
-    let path = work.join("report.json");
+    // One section's figures do not replace the whole run's.
+    let path = match &args.only {
+        Some(section) => work.join(format!("report-{section}.json")),
+        None => work.join("report.json"),
+    };
     report.write_json(&path)?;
     eprintln!("bench: figures written to {}", path.display());
     Ok(())

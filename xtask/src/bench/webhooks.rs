@@ -1,0 +1,137 @@
+//! Completions pushed by webhook: documents parsed through a client with a
+//! [`Receiver`](invaro::webhook::Receiver) attached, against the sandbox delivering each signed
+//! `job.completed` the moment the job completes, in real time (what is measured is the push's
+//! path: delivery, verification, the woken wait's one status call, so nothing is compressed).
+//! The figure is the median delay from a job's completion (the sandbox's `updated_at`) to its
+//! `parse_file` returning; the baseline is the same client without a receiver, polling.
+//!
+//! The documents start 150 ms apart and their jobs take 300 ms, so the checks of different jobs
+//! do not queue behind each other, and every run stays within 60 requests a minute.
+
+use std::{path::Path, time::Duration};
+
+use chrono::Utc;
+use futures::StreamExt;
+use invaro::{
+    DocumentKind,
+    webhook::{Listener, Receiver, Verifier},
+};
+use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle, samples};
+
+use super::{Settings, report::Figure, report::median};
+
+const DOCUMENTS: usize = 12;
+const STAGGER: Duration = Duration::from_millis(150);
+const SECRET: &str = "bench-webhook-secret";
+
+/// Runs the section and returns its figures.
+pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
+    let dir = work.join("webhooks");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let files = (0..DOCUMENTS)
+        .map(|i| {
+            let path = dir.join(format!("statement-{i:02}.pdf"));
+            let mut bytes = samples::INVOICE_PDF.to_vec();
+            bytes.extend_from_slice(format!("\n% copy {i}\n").as_bytes());
+            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(path)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("a tokio runtime: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("a tokio runtime: {e}"))?;
+    // (pushed, polled) per run, the order alternating.
+    let mut runs = Vec::new();
+    for run in 0..settings.polling_repeats.max(3) {
+        let one = |push| -> Result<f64, String> {
+            let sandbox = server.block_on(sandbox())?;
+            let delay = runtime.block_on(parse_all(&sandbox, &files, push));
+            drop(sandbox);
+            delay
+        };
+        let (pushed, polled) = if run % 2 == 0 {
+            let pushed = one(true)?;
+            (pushed, one(false)?)
+        } else {
+            let polled = one(false)?;
+            (one(true)?, polled)
+        };
+        runs.push((pushed, polled));
+    }
+    server.shutdown_background();
+    let pushed = median(&runs.iter().map(|r| r.0).collect::<Vec<_>>());
+    let polled = median(&runs.iter().map(|r| r.1).collect::<Vec<_>>());
+    let ratio = median(&runs.iter().map(|r| r.0 / r.1).collect::<Vec<_>>());
+    Ok(vec![
+        Figure::new(
+            format!("{DOCUMENTS} documents with a webhook receiver: completion to seen, median"),
+            pushed * 1000.0,
+            "ms",
+        )
+        .against("polling, no receiver", polled * 1000.0, ratio)
+        .target("<= 50 ms"),
+    ])
+}
+
+async fn sandbox() -> Result<SandboxHandle, String> {
+    Sandbox::builder()
+        .webhook_secret(SECRET)
+        .job_timings(JobTimings {
+            pending: Duration::ZERO,
+            processing: Duration::from_millis(300),
+        })
+        .start()
+        .await
+        .map_err(|e| format!("the sandbox: {e}"))
+}
+
+/// Parses `files`, [`STAGGER`] apart, with a receiver attached if `push`; returns the median
+/// delay from completion to seen, in seconds.
+async fn parse_all(
+    sandbox: &SandboxHandle,
+    files: &[std::path::PathBuf],
+    push: bool,
+) -> Result<f64, String> {
+    let receiver = Receiver::new(Verifier::new(SECRET).map_err(|e| e.to_string())?);
+    let listener = Listener::bind("127.0.0.1:0", receiver.clone())
+        .await
+        .map_err(|e| format!("the webhook listener: {e}"))?;
+    let mut builder = invaro::Client::builder()
+        .api_key(sandbox.api_key())
+        .base_url(sandbox.base_url());
+    if push {
+        builder = builder.webhooks(&receiver, listener.url());
+    }
+    let client = builder.build().map_err(|e| e.to_string())?;
+    let delays: Vec<Result<f64, String>> = futures::stream::iter(files.iter().enumerate())
+        .map(|(i, file)| {
+            let client = &client;
+            async move {
+                tokio::time::sleep(STAGGER * u32::try_from(i).unwrap_or(u32::MAX)).await;
+                let parsed = client
+                    .parse_file(file, DocumentKind::Statement)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let completed = parsed
+                    .job()
+                    .updated_at
+                    .ok_or("a completed job without updated_at")?;
+                Ok((Utc::now() - completed)
+                    .to_std()
+                    .unwrap_or_default()
+                    .as_secs_f64())
+            }
+        })
+        .buffer_unordered(files.len())
+        .collect()
+        .await;
+    let delays = delays.into_iter().collect::<Result<Vec<_>, _>>()?;
+    Ok(median(&delays))
+}
