@@ -168,7 +168,7 @@ The exit code is 0 only when every supported file parsed; unsupported files are 
         /// What the documents are.
         #[arg(long, value_enum, required_unless_present = "status")]
         kind: Option<DocumentKind>,
-        /// Files processed at once.
+        /// Files uploading or starting at once (started jobs are waited on together).
         #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
         /// Save each result as DIR/FILE.json (see `invaro parse --help`).

@@ -415,3 +415,38 @@ fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+/// The concurrency bounds uploads and starts: a started job is waited on without its slot, so
+/// with one slot the next file goes up while the first job runs.
+#[tokio::test]
+async fn a_started_job_does_not_hold_a_sending_slot_while_it_runs() {
+    let (_sandbox, client) = sandbox(JobTimings {
+        pending: Duration::from_millis(500),
+        processing: Duration::from_millis(1500),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let files = documents(dir.path(), 3);
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let rows = Batch::new(&client, &journal, DocumentKind::Invoice)
+        .concurrency(1)
+        .on_event(Arc::new(move |_, event| {
+            seen.lock().unwrap().push(event.clone())
+        }))
+        .run(files.iter().map(Item::new).collect())
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|r| r.state == State::Done), "{rows:#?}");
+    let events = events.lock().unwrap();
+    let last_start = events
+        .iter()
+        .rposition(|e| matches!(e, Event::Started { .. }))
+        .unwrap();
+    let first_done = events.iter().position(|e| *e == Event::Done).unwrap();
+    assert!(
+        last_start < first_done,
+        "every job started before the first finished: {events:?}"
+    );
+}

@@ -126,7 +126,8 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Files worked on at once (at least 1; the client's rate limiter paces the requests).
+    /// Files uploading or starting at once (at least 1; the client's rate limiter paces the
+    /// requests). Jobs that have started are waited on together, without a slot.
     pub fn concurrency(mut self, files: usize) -> Self {
         self.concurrency = files.max(1);
         self
@@ -169,9 +170,14 @@ impl<'a> Batch<'a> {
             }
         }
         self.find_uploads(&mut entries).await?;
+        // The concurrency bounds uploads and starts; a started job is waited on without its
+        // slot, so the next file goes up while it runs, and the client's one scheduler spends
+        // on status checks only what uploads and starts leave.
+        let sending = tokio::sync::Semaphore::new(self.concurrency);
+        let files = entries.len().max(1);
         let results: Vec<Result<(), Error>> = futures::stream::iter(entries.into_iter().zip(todo))
-            .map(|(entry, item)| self.drive(entry, item, deadline))
-            .buffer_unordered(self.concurrency)
+            .map(|(entry, item)| self.drive(entry, item, deadline, &sending))
+            .buffer_unordered(files)
             .collect()
             .await;
         results.into_iter().collect::<Result<(), Error>>()?;
@@ -208,8 +214,15 @@ impl<'a> Batch<'a> {
         Ok(Some(entry))
     }
 
-    /// Takes `entry` from its state to its end, or to a step in doubt.
-    async fn drive(&self, mut entry: Entry, item: &Item, deadline: Instant) -> Result<(), Error> {
+    /// Takes `entry` from its state to its end, or to a step in doubt, holding a slot of
+    /// `sending` until its job has started.
+    async fn drive(
+        &self,
+        mut entry: Entry,
+        item: &Item,
+        deadline: Instant,
+        sending: &tokio::sync::Semaphore,
+    ) -> Result<(), Error> {
         if entry.is_final() {
             if entry.state == State::Done {
                 self.restore(&mut entry, item).await?;
@@ -217,6 +230,12 @@ impl<'a> Batch<'a> {
             self.tell(&entry, Event::Skipped);
             return Ok(());
         }
+        let mut slot = Some(
+            sending
+                .acquire()
+                .await
+                .expect("the semaphore is never closed"),
+        );
         let mut job = None;
         loop {
             let flow = match entry.state {
@@ -250,6 +269,7 @@ impl<'a> Batch<'a> {
                 }
                 State::Starting => self.find_start(&mut entry, item, deadline).await?,
                 State::Started => {
+                    drop(slot.take());
                     let id = entry.job_id.clone().unwrap_or_default();
                     let job = job
                         .take()

@@ -39,8 +39,9 @@ use super::{
 };
 
 const DOCUMENTS: usize = 200;
-/// Files in flight: enough that the rate limit, not the jobs' 15 s, sets the pace.
-const CONCURRENCY: usize = 16;
+/// Files uploading or starting at once: the default of `invaro batch` (started jobs are waited
+/// on without a slot).
+const CONCURRENCY: usize = 4;
 /// Requests each document needs at the least: upload, start, one status call.
 const REQUESTS_EACH: usize = 3;
 
