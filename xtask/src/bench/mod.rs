@@ -5,7 +5,7 @@
 //! Sections: per-request overhead (`requests`), upload memory (`upload`), decoding a large
 //! result (`decode`), polling economy under the rate limit (`polling`), large journaled batches
 //! with and without an interruption (`batch`) and the build cost of generating the client at
-//! build time (`build_cost`). Every comparison runs interleaved
+//! build time (`build_cost`); `--only SECTION` runs one of them. Every comparison runs interleaved
 //! against the same local server, and figures are medians over repeated runs.
 //!
 //! `cargo xtask` builds xtask in debug without the SDK; `bench` therefore runs itself again
@@ -32,6 +32,9 @@ use std::process::Command;
 
 use crate::project_root;
 
+/// The sections, in the order they run, named as their modules.
+pub const SECTIONS: [&str; 6] = ["requests", "upload", "decode", "polling", "batch", "build_cost"];
+
 /// The flags of `cargo xtask bench`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Args {
@@ -41,6 +44,10 @@ pub struct Args {
     /// Skip the cold builds of section 5, which take most of the run time.
     #[arg(long)]
     pub skip_build: bool,
+    /// Run only this section (named as its module: requests, upload, decode, polling, batch,
+    /// build_cost).
+    #[arg(long, value_name = "SECTION", value_parser = clap::builder::PossibleValuesParser::new(SECTIONS))]
+    pub only: Option<String>,
     /// Run one upload in this process and print its memory (the bench's own child process).
     #[arg(long, hide = true, num_args = 4, value_names = ["WAY", "COUNT", "URL", "DIR"])]
     pub upload_child: Option<Vec<String>>,
@@ -128,6 +135,9 @@ fn relaunch(args: &Args) -> Result<(), String> {
     if args.skip_build {
         command.arg("--skip-build");
     }
+    if let Some(section) = &args.only {
+        command.args(["--only", section]);
+    }
     let status = command
         .status()
         .map_err(|e| format!("cannot run cargo to build the bench: {e}"))?;
@@ -144,21 +154,32 @@ fn measure(args: &Args) -> Result<(), String> {
     let settings = Settings::new(args.quick);
     let work = project_root()?.join("target/bench");
     let mut figures = Vec::new();
-    let section = |name: &str| eprintln!("bench: {name}...");
-    section("1/6 per-request overhead");
-    figures.extend(requests::run(&settings));
-    section("2/6 upload memory");
-    figures.extend(upload::run(&settings, &work)?);
-    section("3/6 decoding a large result");
-    figures.extend(decode::run(&settings));
-    section("4/6 polling economy");
-    figures.extend(polling::run(&settings));
-    section("5/6 large batches (two batches of 200, in compressed time)");
-    figures.extend(batch::run(&work)?);
-    if args.skip_build {
+    let wanted = |name: &str| args.only.as_deref().is_none_or(|only| only == name);
+    let section = |number: usize, title: &str| eprintln!("bench: {number}/6 {title}...");
+    if wanted("requests") {
+        section(1, "per-request overhead");
+        figures.extend(requests::run(&settings));
+    }
+    if wanted("upload") {
+        section(2, "upload memory");
+        figures.extend(upload::run(&settings, &work)?);
+    }
+    if wanted("decode") {
+        section(3, "decoding a large result");
+        figures.extend(decode::run(&settings));
+    }
+    if wanted("polling") {
+        section(4, "polling economy");
+        figures.extend(polling::run(&settings));
+    }
+    if wanted("batch") {
+        section(5, "large batches (two batches of 200, in compressed time)");
+        figures.extend(batch::run(&work)?);
+    }
+    if wanted("build_cost") && args.skip_build {
         eprintln!("bench: 6/6 build cost skipped (--skip-build)");
-    } else {
-        section("6/6 build cost (two cold builds)");
+    } else if wanted("build_cost") {
+        section(6, "build cost (two cold builds)");
         figures.extend(build_cost::run(&settings, &work)?);
     }
     let report = report::Report {
