@@ -54,23 +54,26 @@ fn may_hold_inexact(body: &[u8]) -> bool {
     // The length of the current run of digits and points.
     let mut run = 0usize;
     for (at, &byte) in body.iter().enumerate() {
-        if byte.is_ascii_digit() || byte == b'.' {
-            run += 1;
-            if run >= 16 {
-                return true;
-            }
+        if !(byte.is_ascii_digit() || byte == b'.') {
+            run = 0;
             continue;
         }
-        run = 0;
-        if byte | 0x20 == b'e' {
-            let rest = &body[at + 1..];
-            let rest = rest.strip_prefix(b"-").or(rest.strip_prefix(b"+")).unwrap_or(rest);
-            if rest.len() >= 3 && rest[..3].iter().all(u8::is_ascii_digit) {
-                return true;
-            }
+        run += 1;
+        // A third digit in a row: is it an exponent's (after `e`, `e+` or `e-`)?
+        if run >= 16 || (run == 3 && follows_exponent_mark(&body[..at - 2])) {
+            return true;
         }
     }
     false
+}
+
+/// Whether `before` ends in `e` or `E`, maybe followed by a sign.
+fn follows_exponent_mark(before: &[u8]) -> bool {
+    let before = before
+        .strip_suffix(b"+")
+        .or_else(|| before.strip_suffix(b"-"))
+        .unwrap_or(before);
+    before.last().is_some_and(|b| b | 0x20 == b'e')
 }
 
 /// The lexer of the module docs: one pass quoting every inexact number token.

@@ -243,9 +243,10 @@ impl Limiter {
     /// left before its window resets (other processes may share the key).
     pub(crate) fn observe(&self, headers: &HeaderMap) {
         let Some(shared) = &self.inner else { return };
+        use crate::retry::{RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
         let number = |name| crate::retry::header(headers, name).and_then(|v| v.parse::<u64>().ok());
         if let (Some(remaining), Some(reset)) =
-            (number("x-ratelimit-remaining"), number("x-ratelimit-reset"))
+            (number(&RATE_LIMIT_REMAINING), number(&RATE_LIMIT_RESET))
         {
             let mut state = shared.lock();
             // Responses to concurrent calls arrive in any order: within one server window the
