@@ -149,14 +149,13 @@ impl Hooks {
             };
             let outcome = failure.outcome();
             earlier_arrived |= outcome.may_have_arrived();
-            let wait = retry::may_resend(repeat_safe, outcome)
-                .then(|| {
-                    self.0
-                        .retry
-                        .next_wait(backoff.next(), failure.server_delay(), started.elapsed())
-                })
-                .flatten();
-            let Some(wait) = wait else { break failure };
+            if !retry::may_resend(repeat_safe, outcome) {
+                break failure;
+            }
+            let (server, elapsed) = (failure.server_delay(), started.elapsed());
+            let Some(wait) = self.0.retry.next_wait(backoff.next(), server, elapsed) else {
+                break failure;
+            };
             tracing::debug!(operation, ?wait, failure = %failure.describe(), "retrying");
             tokio::time::sleep(wait).await;
         };
@@ -340,7 +339,9 @@ async fn read_whole(mut response: Response) -> reqwest::Result<Response> {
         _ => body,
     };
     let body = if too_long {
-        response.headers_mut().remove(reqwest::header::CONTENT_LENGTH);
+        response
+            .headers_mut()
+            .remove(reqwest::header::CONTENT_LENGTH);
         let cut = std::io::Error::other(format!(
             "the response body is longer than {MAX_BODY_BYTES} bytes, the most this client reads"
         ));

@@ -33,7 +33,14 @@ use std::process::Command;
 use crate::project_root;
 
 /// The sections, in the order they run, named as their modules.
-pub const SECTIONS: [&str; 6] = ["requests", "upload", "decode", "polling", "batch", "build_cost"];
+pub const SECTIONS: [&str; 6] = [
+    "requests",
+    "upload",
+    "decode",
+    "polling",
+    "batch",
+    "build_cost",
+];
 
 /// The flags of `cargo xtask bench`.
 #[derive(Debug, Clone, Default, clap::Args)]
