@@ -40,6 +40,44 @@ use std::io::Write as _;
 /// `body` with every number token that serde_json cannot hold exactly (see the module docs)
 /// replaced by a JSON string of the token's text; borrowed when there is none.
 pub(crate) fn quote_inexact_numbers(body: &[u8]) -> Cow<'_, [u8]> {
+    if !may_hold_inexact(body) {
+        return Cow::Borrowed(body);
+    }
+    quote_scan(body)
+}
+
+/// Whether `body` may hold a number that is not exact: only a token with 16 digits or more, or
+/// with an exponent of three digits or more, can be. Any other is an integer within i64, or has
+/// at most 15 significant digits and a magnitude within 1e±114, which [`is_exact`] always keeps.
+/// A pass without the lexer's branches, so that most bodies skip the lexer entirely.
+fn may_hold_inexact(body: &[u8]) -> bool {
+    // The length of the current run of digits and points.
+    let mut run = 0usize;
+    for (at, &byte) in body.iter().enumerate() {
+        if !(byte.is_ascii_digit() || byte == b'.') {
+            run = 0;
+            continue;
+        }
+        run += 1;
+        // A third digit in a row: is it an exponent's (after `e`, `e+` or `e-`)?
+        if run >= 16 || (run == 3 && follows_exponent_mark(&body[..at - 2])) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether `before` ends in `e` or `E`, maybe followed by a sign.
+fn follows_exponent_mark(before: &[u8]) -> bool {
+    let before = before
+        .strip_suffix(b"+")
+        .or_else(|| before.strip_suffix(b"-"))
+        .unwrap_or(before);
+    before.last().is_some_and(|b| b | 0x20 == b'e')
+}
+
+/// The lexer of the module docs: one pass quoting every inexact number token.
+fn quote_scan(body: &[u8]) -> Cow<'_, [u8]> {
     let mut quoted: Option<Vec<u8>> = None;
     // `body[..copied]` is already in `quoted`.
     let mut copied = 0;
@@ -444,6 +482,22 @@ mod tests {
             let printed = format!("{value:e}");
             let printed = Significant::read(printed.as_bytes()).expect("shortest");
             prop_assert!(printed.same_value(&written), "{} printed as {:e}", token, value);
+        }
+
+        /// The pre-check passes over no body in which the lexer would quote something.
+        #[test]
+        fn the_pre_check_never_skips_a_body_the_lexer_would_change(
+            tokens in proptest::collection::vec(
+                "-?(0|[1-9][0-9]{0,22})(\\.[0-9]{1,22})?([eE][+-]?[0-9]{1,4})?|\"[0-9a-z.]{0,8}\"",
+                1..6,
+            ),
+        ) {
+            let body = format!("[{}]", tokens.join(","));
+            let scanned = quote_scan(body.as_bytes());
+            if !may_hold_inexact(body.as_bytes()) {
+                prop_assert!(matches!(scanned, Cow::Borrowed(_)), "{}", body);
+            }
+            prop_assert_eq!(quote_inexact_numbers(body.as_bytes()), scanned);
         }
 
         /// Found by this property: ryu writes `1649003599131990.2` and `-757026163612094.2`, where

@@ -6,20 +6,12 @@
 //! `Hooks::send` directly, so both go through the same code and the same retry classifier
 //! (`retry::may_resend`).
 
-use std::{
-    cell::Cell,
-    fmt,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-};
+use std::{cell::Cell, fmt, sync::Arc};
 
-use backon::Retryable;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{
-    Method, Request, Response, StatusCode,
+    Method, Request, Response, ResponseBuilderExt, StatusCode,
     header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT},
 };
 use secrecy::ExposeSecret;
@@ -142,53 +134,48 @@ impl Hooks {
     ) -> reqwest::Result<Response> {
         let first = make();
         let method = first.method().clone();
-        let url = first.url().clone();
+        let mut next = Some(first);
         let repeat_safe = retry::repeat_safe(&method);
         record(|last| last.repeat_safe = repeat_safe);
         let started = Instant::now();
-        let attempt = Cell::new(0u32);
-        let first = Cell::new(Some(first));
+        let mut backoff = self.0.retry.backoff();
         // Whether an attempt that failed may still have done the work on the server.
-        let earlier_arrived = AtomicBool::new(false);
-        let hooks = self;
-        let once = move || {
-            attempt.set(attempt.get() + 1);
-            let request = first.take().unwrap_or_else(&make);
-            hooks.attempt(http, operation, cost, attempt.get(), request)
-        };
-        let result = once
-            .retry(self.0.retry.backoff())
-            .sleep(tokio::time::sleep)
-            .when(|failure| {
-                let outcome = failure.outcome();
-                if outcome.may_have_arrived() {
-                    earlier_arrived.store(true, Ordering::Relaxed);
+        let mut earlier_arrived = false;
+        let mut attempt = 0;
+        let failure = loop {
+            attempt += 1;
+            let request = next.take().unwrap_or_else(&make);
+            let failure = match self.attempt(http, operation, cost, attempt, request).await {
+                Ok(response) if earlier_arrived && already_done(&method, response.status()) => {
+                    tracing::debug!(operation, status = %response.status(), "an earlier attempt did the work");
+                    // Rare: the URL is read from a request built again rather than kept for
+                    // every call.
+                    return Ok(done_by_earlier_attempt(operation, make().url(), response));
                 }
-                retry::may_resend(repeat_safe, outcome)
-            })
-            .adjust(|failure, backoff| {
-                self.0
-                    .retry
-                    .next_wait(backoff, failure.server_delay(), started.elapsed())
-            })
-            .notify(|failure, wait| {
-                tracing::debug!(operation, ?wait, failure = %failure.describe(), "retrying");
-            })
-            .await;
-        match result {
-            Ok(response)
-                if earlier_arrived.into_inner() && already_done(&method, response.status()) =>
-            {
-                tracing::debug!(operation, status = %response.status(), "an earlier attempt did the work");
-                Ok(done_by_earlier_attempt(operation, &url, response))
+                Ok(response) => return Ok(response),
+                Err(failure) => failure,
+            };
+            let outcome = failure.outcome();
+            earlier_arrived |= outcome.may_have_arrived();
+            if !retry::may_resend(repeat_safe, outcome) {
+                break failure;
             }
-            Ok(response) | Err(Failure::Status(response)) => Ok(response),
-            Err(Failure::Transport(e)) => Err(e),
+            let (server, elapsed) = (failure.server_delay(), started.elapsed());
+            let Some(wait) = self.0.retry.next_wait(backoff.next(), server, elapsed) else {
+                break failure;
+            };
+            tracing::debug!(operation, ?wait, failure = %failure.describe(), "retrying");
+            tokio::time::sleep(wait).await;
+        };
+        match failure {
+            Failure::Status(response) => Ok(response),
+            Failure::Transport(e) => Err(e),
         }
     }
 
     /// One attempt: a permit, the request, its whole body, and what the response teaches the
-    /// limiter.
+    /// limiter. Traced in an `invaro.attempt` span, which is only entered when a subscriber
+    /// listens.
     async fn attempt(
         &self,
         http: &reqwest::Client,
@@ -204,35 +191,49 @@ impl Hooks {
             status = tracing::field::Empty,
             limiter_wait_ms = tracing::field::Empty,
         );
-        async {
-            let waited = Instant::now();
-            // Held until the answer is in: the limiter counts from when requests finish.
-            let _permit = match PREPAID.try_with(Cell::take) {
-                Ok(Some(permit)) => permit,
-                _ => self.0.limiter.acquire(cost).await,
-            };
-            let waited = u64::try_from(waited.elapsed().as_millis()).unwrap_or(u64::MAX);
-            tracing::Span::current().record("limiter_wait_ms", waited);
-            let response = http.execute(request).await.map_err(Failure::Transport)?;
-            let status = response.status();
-            tracing::Span::current().record("status", status.as_u16());
-            self.0.limiter.observe(response.headers());
-            let retry_after = retry::server_delay(status, response.headers())
-                .map(|delay| self.0.retry.cap_server_delay(delay));
-            record(|last| {
-                last.status = Some(status);
-                last.retry_after = retry_after;
-            });
-            // Reading the body here, inside the attempt, lets a connection that dies mid-body
-            // be retried like any other transport failure.
-            let response = read_whole(response).await.map_err(Failure::Transport)?;
-            if retry::is_transient(status) {
-                return Err(Failure::Status(response));
-            }
-            Ok(response)
+        if span.is_disabled() {
+            return self.exchange(http, cost, request, &span).await;
         }
-        .instrument(span)
-        .await
+        self.exchange(http, cost, request, &span)
+            .instrument(span.clone())
+            .await
+    }
+
+    /// The work of [`attempt`](Self::attempt), recording what it learns in `span`.
+    async fn exchange(
+        &self,
+        http: &reqwest::Client,
+        cost: u32,
+        request: Request,
+        span: &tracing::Span,
+    ) -> Result<Response, Failure> {
+        let waited = (!span.is_disabled()).then(Instant::now);
+        // Held until the answer is in: the limiter counts from when requests finish.
+        let _permit = match PREPAID.try_with(Cell::take) {
+            Ok(Some(permit)) => permit,
+            _ => self.0.limiter.acquire(cost).await,
+        };
+        if let Some(waited) = waited {
+            let waited = u64::try_from(waited.elapsed().as_millis()).unwrap_or(u64::MAX);
+            span.record("limiter_wait_ms", waited);
+        }
+        let response = http.execute(request).await.map_err(Failure::Transport)?;
+        let status = response.status();
+        span.record("status", status.as_u16());
+        self.0.limiter.observe(response.headers());
+        let retry_after = retry::server_delay(status, response.headers())
+            .map(|delay| self.0.retry.cap_server_delay(delay));
+        record(|last| {
+            last.status = Some(status);
+            last.retry_after = retry_after;
+        });
+        // Reading the body here, inside the attempt, lets a connection that dies mid-body
+        // be retried like any other transport failure.
+        let response = read_whole(response).await.map_err(Failure::Transport)?;
+        if retry::is_transient(status) {
+            return Err(Failure::Status(response));
+        }
+        Ok(response)
     }
 }
 
@@ -332,24 +333,7 @@ fn documents_in_batch(operation: &str, request: &Request) -> u32 {
 /// The same response with its body read into memory, at most [`MAX_BODY_BYTES`]. A longer
 /// body is cut there and ends in an error, so that whoever reads it learns why.
 async fn read_whole(mut response: Response) -> reqwest::Result<Response> {
-    let announced = response.content_length().unwrap_or(0);
-    let mut body = BytesMut::with_capacity(announced.min(MAX_BODY_BYTES) as usize);
-    let mut too_long = announced > MAX_BODY_BYTES;
-    while !too_long && let Some(chunk) = response.chunk().await? {
-        too_long = body.len() as u64 + chunk.len() as u64 > MAX_BODY_BYTES;
-        if !too_long {
-            body.extend_from_slice(&chunk);
-        }
-    }
-    let mut builder = http::Response::builder()
-        .status(response.status())
-        .version(response.version());
-    if let Some(headers) = builder.headers_mut() {
-        headers.extend(response.headers().clone());
-        if too_long {
-            headers.remove(reqwest::header::CONTENT_LENGTH);
-        }
-    }
+    let (body, too_long) = read_capped(&mut response).await?;
     // Numbers serde_json cannot hold exactly become strings of their exact text, so that no
     // 30-digit account number or 1e400 makes a whole answer unreadable.
     // Only JSON: a downloaded document's bytes stay as they came.
@@ -359,10 +343,13 @@ async fn read_whole(mut response: Response) -> reqwest::Result<Response> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("json"));
     let body = match json.then(|| crate::transport::exact_numbers::quote_inexact_numbers(&body)) {
-        Some(std::borrow::Cow::Owned(quoted)) => bytes::Bytes::from(quoted),
-        _ => body.freeze(),
+        Some(std::borrow::Cow::Owned(quoted)) => Bytes::from(quoted),
+        _ => body,
     };
     let body = if too_long {
+        response
+            .headers_mut()
+            .remove(reqwest::header::CONTENT_LENGTH);
         let cut = std::io::Error::other(format!(
             "the response body is longer than {MAX_BODY_BYTES} bytes, the most this client reads"
         ));
@@ -370,10 +357,48 @@ async fn read_whole(mut response: Response) -> reqwest::Result<Response> {
     } else {
         reqwest::Body::from(body)
     };
-    Ok(builder
+    // The head moves over (headers and extensions are taken, not copied), and so does the URL:
+    // without it, reqwest would parse a placeholder URL for every response.
+    let mut rebuilt = http::Response::builder()
+        .status(response.status())
+        .version(response.version())
+        .url(response.url().clone())
         .body(body)
-        .expect("status, version and headers come from a valid response")
-        .into())
+        .expect("status and version come from a valid response");
+    *rebuilt.headers_mut() = std::mem::take(response.headers_mut());
+    rebuilt
+        .extensions_mut()
+        .extend(std::mem::take(response.extensions_mut()));
+    Ok(rebuilt.into())
+}
+
+/// The body of `response`, up to [`MAX_BODY_BYTES`], and whether it went on beyond. A body
+/// that arrives in one chunk is kept as it came, without a copy.
+async fn read_capped(response: &mut Response) -> reqwest::Result<(Bytes, bool)> {
+    let announced = response.content_length().unwrap_or(0);
+    if announced > MAX_BODY_BYTES {
+        return Ok((Bytes::new(), true));
+    }
+    let Some(first) = response.chunk().await? else {
+        return Ok((Bytes::new(), false));
+    };
+    if first.len() as u64 > MAX_BODY_BYTES {
+        return Ok((Bytes::new(), true));
+    }
+    let Some(second) = response.chunk().await? else {
+        return Ok((first, false));
+    };
+    let mut body = BytesMut::with_capacity(announced.min(MAX_BODY_BYTES) as usize);
+    let mut chunk = Some(second);
+    body.extend_from_slice(&first);
+    while let Some(next) = chunk {
+        if body.len() as u64 + next.len() as u64 > MAX_BODY_BYTES {
+            return Ok((body.freeze(), true));
+        }
+        body.extend_from_slice(&next);
+        chunk = response.chunk().await?;
+    }
+    Ok((body.freeze(), false))
 }
 
 /// Runs one generated call, turning its error into an [`Error`] that knows the response status.

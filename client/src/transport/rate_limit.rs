@@ -11,6 +11,7 @@
 
 use std::{
     collections::VecDeque,
+    ops::Range,
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -118,13 +119,14 @@ struct ServerWindow {
     resets_at: Instant,
 }
 
-/// The right to send one request (counting as `ids.len()` against the limit); dropping it
+/// The right to send one request (counting as its number of slots against the limit); dropping it
 /// marks the request finished.
 #[must_use]
 #[derive(Debug)]
 pub(crate) struct Permit {
     shared: Option<Arc<Shared>>,
-    ids: Vec<u64>,
+    /// Its slots: consecutive, because only the caller holding the queue takes slots.
+    ids: Range<u64>,
 }
 
 impl Drop for Permit {
@@ -132,7 +134,12 @@ impl Drop for Permit {
         let Some(shared) = &self.shared else { return };
         let now = Instant::now();
         let mut state = shared.lock();
-        for slot in state.recent.iter_mut().filter(|s| self.ids.contains(&s.id)) {
+        // `recent` is in id order: find the permit's slots without visiting the others.
+        let first = state.recent.partition_point(|s| s.id < self.ids.start);
+        for slot in state.recent.range_mut(first..) {
+            if !self.ids.contains(&slot.id) {
+                break;
+            }
             slot.finished = Some(now);
         }
         drop(state);
@@ -170,7 +177,7 @@ impl Limiter {
         let Some(shared) = &self.inner else {
             return Permit {
                 shared: None,
-                ids: Vec::new(),
+                ids: 0..0,
             };
         };
         // A request dearer than the whole limit could never fit a server window either: it is
@@ -180,13 +187,14 @@ impl Limiter {
         let _turn = shared.queue.lock().await;
         let mut permit = Permit {
             shared: Some(shared.clone()),
-            ids: Vec::with_capacity(cost),
+            ids: 0..0,
         };
-        while permit.ids.len() < cost {
+        while (permit.ids.end - permit.ids.start) < cost as u64 {
             let now = Instant::now();
             let taken = shared.lock().take(shared.limit, shared.window, now);
             match taken {
-                Take::Granted(id) => permit.ids.push(id),
+                Take::Granted(id) if permit.ids.is_empty() => permit.ids = id..id + 1,
+                Take::Granted(id) => permit.ids.end = id + 1,
                 Take::WaitUntil(until) => tokio::time::sleep_until(until).await,
                 Take::WaitForAnswer => shared.finished.notified().await,
             }
@@ -200,7 +208,7 @@ impl Limiter {
         let Some(shared) = &self.inner else {
             return Permit {
                 shared: None,
-                ids: Vec::new(),
+                ids: 0..0,
             };
         };
         loop {
@@ -221,7 +229,7 @@ impl Limiter {
                     Take::Granted(id) => {
                         return Permit {
                             shared: Some(shared.clone()),
-                            ids: vec![id],
+                            ids: id..id + 1,
                         };
                     }
                     Take::WaitUntil(until) => tokio::select! {
@@ -242,11 +250,12 @@ impl Limiter {
     /// left before its window resets (other processes may share the key).
     pub(crate) fn observe(&self, headers: &HeaderMap) {
         let Some(shared) = &self.inner else { return };
+        use crate::transport::retry::{RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
         let number = |name| {
             crate::transport::retry::header(headers, name).and_then(|v| v.parse::<u64>().ok())
         };
         if let (Some(remaining), Some(reset)) =
-            (number("x-ratelimit-remaining"), number("x-ratelimit-reset"))
+            (number(&RATE_LIMIT_REMAINING), number(&RATE_LIMIT_RESET))
         {
             let mut state = shared.lock();
             // Responses to concurrent calls arrive in any order: within one server window the
@@ -437,7 +446,7 @@ mod tests {
         let start = Instant::now();
         drop(limiter.acquire(1).await);
         let permit = limiter.acquire(10).await;
-        assert_eq!(permit.ids.len(), 4);
+        assert_eq!(permit.ids.end - permit.ids.start, 4);
         assert_eq!(start.elapsed(), SECOND);
     }
 

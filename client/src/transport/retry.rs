@@ -15,7 +15,16 @@
 
 use std::time::{Duration, SystemTime};
 
-use reqwest::{Method, StatusCode, header::HeaderMap};
+use reqwest::{
+    Method, StatusCode,
+    header::{HeaderMap, HeaderName, RETRY_AFTER},
+};
+
+/// How many requests the API's current window has left.
+pub(crate) const RATE_LIMIT_REMAINING: HeaderName =
+    HeaderName::from_static("x-ratelimit-remaining");
+/// When the API's current window resets, in Unix seconds.
+pub(crate) const RATE_LIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// How failed calls are retried. Every call of a [`crate::Client`] uses the same policy.
 ///
@@ -188,7 +197,7 @@ pub(crate) fn is_transient(status: StatusCode) -> bool {
 /// rate-limit window (`X-RateLimit-Reset`, Unix seconds) when the response is a 429. Absurd
 /// values saturate instead of overflowing; callers cap the result.
 pub(crate) fn server_delay(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
-    if let Some(value) = header(headers, "retry-after") {
+    if let Some(value) = header(headers, &RETRY_AFTER) {
         if let Ok(seconds) = value.parse::<u64>() {
             return Some(Duration::from_secs(seconds));
         }
@@ -199,13 +208,13 @@ pub(crate) fn server_delay(status: StatusCode, headers: &HeaderMap) -> Option<Du
     if status != StatusCode::TOO_MANY_REQUESTS {
         return None;
     }
-    header(headers, "x-ratelimit-reset")
+    header(headers, &RATE_LIMIT_RESET)
         .and_then(|v| v.parse::<u64>().ok())
         .map(until_unix)
 }
 
 /// A header's value as trimmed text, if it is text.
-pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

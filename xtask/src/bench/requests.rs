@@ -1,7 +1,10 @@
 //! Section 1: what a call costs. The same job-status calls through the invaro client, through
 //! reqwest with hand-written serde types, through raw hyper, and through reqwest decoding into the
-//! SDK's generated types, against one fixed-response server on 127.0.0.1, in rounds that rotate
-//! the order of the four.
+//! SDK's generated types, against one fixed-response server on 127.0.0.1.
+//!
+//! The calls of each way are split into short blocks, and the four ways take turns block by block,
+//! the order rotating: a burst of load from elsewhere on the machine then spoils a few blocks of
+//! every way alike instead of one way's whole round, and the medians over blocks leave it out.
 
 use std::{sync::Arc, time::Instant};
 
@@ -19,6 +22,11 @@ use super::{Settings, report::Figure, report::median, server};
 const KEY: &str = "bench-key";
 const JOB_ID: &str = "0b6f1d2e-8c1a-4f7e-9d3b-2a5c7e9f1b3d";
 const IN_FLIGHT: usize = 64;
+/// Calls per block, one at a time: a few milliseconds, shorter than most bursts of other load.
+const SEQUENTIAL_BLOCK: usize = 100;
+/// Blocks in flight hold this many times `IN_FLIGHT` calls, so that filling and draining the
+/// 64 slots is a small part of each.
+const FLIGHTS_PER_BLOCK: usize = 5;
 
 /// The hand-written types a user of plain reqwest or hyper would decode into.
 #[derive(Deserialize)]
@@ -185,18 +193,24 @@ async fn measure(settings: &Settings, base: &str) -> Vec<Figure> {
     }
     let mut figures = Vec::new();
     for (label, in_flight) in [("sequential", 1), ("64 in flight", IN_FLIGHT)] {
-        // [round][way] seconds per call.
-        let mut rounds = Vec::new();
-        for round in 0..settings.rounds {
+        let block = if in_flight == 1 {
+            SEQUENTIAL_BLOCK
+        } else {
+            in_flight * FLIGHTS_PER_BLOCK
+        };
+        let blocks = (settings.calls * settings.rounds / block).max(ways.len());
+        // [block][way] seconds per call.
+        let mut samples = Vec::new();
+        for n in 0..blocks {
             let mut times = [0.0; 4];
             for i in 0..ways.len() {
-                let index = (round + i) % ways.len();
-                times[index] = clients.time(ways[index], settings.calls, in_flight).await;
+                let index = (n + i) % ways.len();
+                times[index] = clients.time(ways[index], block, in_flight).await;
             }
-            rounds.push(times);
+            samples.push(times);
         }
-        let column = |i: usize| rounds.iter().map(|r| r[i] * 1e6).collect::<Vec<_>>();
-        let ratio = |i: usize| median(&rounds.iter().map(|r| r[i] / r[1]).collect::<Vec<_>>());
+        let column = |i: usize| samples.iter().map(|r| r[i] * 1e6).collect::<Vec<_>>();
+        let ratio = |i: usize| median(&samples.iter().map(|r| r[i] / r[1]).collect::<Vec<_>>());
         let reqwest = median(&column(1));
         let calls = settings.calls;
         figures.push(
