@@ -8,7 +8,7 @@ use crate::{
     Config, DocumentKind, Error, Job, MAX_BATCH, Upload,
     generated::{self, types},
     results::{InvoiceResult, StatementResult},
-    transport::{self, Hooks},
+    transport::{self, Transport},
 };
 
 /// A client of the Invaro API. Cheap to clone: clones share the connection pool and the rate
@@ -56,7 +56,7 @@ impl Client {
         http: reqwest::Client,
         uploads: reqwest::Client,
     ) -> Result<Self, Error> {
-        let hooks = Hooks::new(&config, uploads)?;
+        let hooks = Transport::new(&config, uploads)?;
         let scheduler = crate::scheduler::Scheduler::new(hooks.limiter().clone(), &config.poll);
         let api = generated::Client::new_with_client(&config.base_url, http, hooks);
         Ok(Self {

@@ -3277,7 +3277,7 @@ Version: 1.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::transport::Hooks,
+    pub(crate) inner: crate::transport::Transport,
 }
 impl Client {
     /// Construct a new client with an existing `reqwest::Client`,
@@ -3289,7 +3289,7 @@ impl Client {
     pub(crate) fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: crate::transport::Hooks,
+        inner: crate::transport::Transport,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -3298,7 +3298,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<crate::transport::Hooks> for Client {
+impl ClientInfo<crate::transport::Transport> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -3308,7 +3308,7 @@ impl ClientInfo<crate::transport::Hooks> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::transport::Hooks {
+    fn inner(&self) -> &crate::transport::Transport {
         &self.inner
     }
 }
@@ -3316,7 +3316,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<crate::transport::Hooks>,
+        Client: ClientHooks<crate::transport::Transport>,
     {}
 };
 impl Client {

@@ -249,7 +249,7 @@ fn strip_hand_written(spec: &mut OpenAPI) {
 /// How progenitor is told to generate the client.
 ///
 /// - Builder-style operations (`client.list_files().page(2).send()`), all on one `Client`.
-/// - The `Client` carries `crate::transport::Hooks` as its inner state, and the crate must implement
+/// - The `Client` carries `crate::transport::Transport` as its inner state, and the crate must implement
 ///   `ClientHooks` for it: retries, rate limiting and auth live there, for every call.
 /// - `JobStatus` is replaced by a hand-written type that also decodes values the docs never
 ///   listed, so a new server-side status cannot break decoding.
@@ -258,7 +258,7 @@ fn settings() -> GenerationSettings {
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
-        .with_inner_type(quote_path("crate::transport::Hooks"))
+        .with_inner_type(quote_path("crate::transport::Transport"))
         .with_hooks(HooksMode::Expected)
         .with_derive("PartialEq")
         .with_replacement(

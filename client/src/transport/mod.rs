@@ -1,9 +1,9 @@
 //! What happens around every call, generated or hand-written: authentication, the shared rate
 //! limiter, retries, reading bodies whole and bounded, and tracing.
 //!
-//! progenitor gives the generated `Client` an inner value of type [`Hooks`] and calls the
+//! progenitor gives the generated `Client` an inner value of type [`Transport`] and calls the
 //! [`ClientHooks`] methods implemented here for every operation; the hand-written uploads call
-//! `Hooks::send` directly, so both go through the same code and the same retry classifier
+//! `Transport::send` directly, so both go through the same code and the same retry classifier
 //! (`retry::may_resend`).
 
 use std::{cell::Cell, fmt, sync::Arc};
@@ -57,7 +57,7 @@ pub(crate) async fn with_permit<T>(
 
 /// The state every call shares: one per [`crate::Client`], cloned cheaply.
 #[derive(Clone)]
-pub struct Hooks(Arc<Shared>);
+pub struct Transport(Arc<Shared>);
 
 struct Shared {
     authorization: HeaderValue,
@@ -70,9 +70,9 @@ struct Shared {
     uploads: reqwest::Client,
 }
 
-impl fmt::Debug for Hooks {
+impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Hooks")
+        f.debug_struct("Transport")
             .field("authorization", &"Bearer [REDACTED]")
             .field("retry", &self.0.retry)
             .field("limiter", &self.0.limiter)
@@ -80,7 +80,7 @@ impl fmt::Debug for Hooks {
     }
 }
 
-impl Hooks {
+impl Transport {
     pub(crate) fn new(config: &Config, uploads: reqwest::Client) -> Result<Self, Error> {
         let bearer = format!("Bearer {}", config.api_key.expose_secret());
         let mut authorization = HeaderValue::from_str(&bearer)
@@ -168,8 +168,8 @@ impl Hooks {
             tokio::time::sleep(wait).await;
         };
         match failure {
-            Failure::Status(response) => Ok(response),
-            Failure::Transport(e) => Err(e),
+            FailedAttempt::Status(response) => Ok(response),
+            FailedAttempt::Transport(e) => Err(e),
         }
     }
 
@@ -183,7 +183,7 @@ impl Hooks {
         cost: u32,
         attempt: u32,
         request: Request,
-    ) -> Result<Response, Failure> {
+    ) -> Result<Response, FailedAttempt> {
         let span = tracing::info_span!(
             "invaro.attempt",
             operation,
@@ -206,7 +206,7 @@ impl Hooks {
         cost: u32,
         request: Request,
         span: &tracing::Span,
-    ) -> Result<Response, Failure> {
+    ) -> Result<Response, FailedAttempt> {
         let waited = (!span.is_disabled()).then(Instant::now);
         // Held until the answer is in: the limiter counts from when requests finish.
         let _permit = match PREPAID.try_with(Cell::take) {
@@ -217,7 +217,10 @@ impl Hooks {
             let waited = u64::try_from(waited.elapsed().as_millis()).unwrap_or(u64::MAX);
             span.record("limiter_wait_ms", waited);
         }
-        let response = http.execute(request).await.map_err(Failure::Transport)?;
+        let response = http
+            .execute(request)
+            .await
+            .map_err(FailedAttempt::Transport)?;
         let status = response.status();
         span.record("status", status.as_u16());
         self.0.limiter.observe(response.headers());
@@ -229,9 +232,11 @@ impl Hooks {
         });
         // Reading the body here, inside the attempt, lets a connection that dies mid-body
         // be retried like any other transport failure.
-        let response = read_whole(response).await.map_err(Failure::Transport)?;
+        let response = read_whole(response)
+            .await
+            .map_err(FailedAttempt::Transport)?;
         if retry::is_transient(status) {
-            return Err(Failure::Status(response));
+            return Err(FailedAttempt::Status(response));
         }
         Ok(response)
     }
@@ -248,14 +253,14 @@ fn record(update: impl FnOnce(&mut Attempted)) {
 
 /// A failed attempt, as the retry loop sees it.
 #[derive(Debug)]
-enum Failure {
+enum FailedAttempt {
     /// The server answered with a status worth retrying.
     Status(Response),
     /// Nothing usable came back.
     Transport(reqwest::Error),
 }
 
-impl Failure {
+impl FailedAttempt {
     fn outcome(&self) -> Outcome {
         match self {
             Self::Status(response) => Outcome::Status(response.status()),
@@ -435,7 +440,7 @@ fn as_declared_success(response: Response) -> Response {
     Response::from(response)
 }
 
-impl ClientHooks<Hooks> for generated::Client {
+impl ClientHooks<Transport> for generated::Client {
     async fn pre<E>(
         &self,
         request: &mut Request,
