@@ -4,7 +4,7 @@ use std::path::Path;
 
 use futures::{Stream, StreamExt};
 
-use super::pages::{Page, all_pages, positive};
+use super::pages::{Listing, Page, all_pages, positive};
 use crate::{Client, DocumentKind, Error, Upload, types};
 
 /// The Files API of a [`Client`]: `client.files()`.
@@ -142,19 +142,16 @@ impl<'a> ListFiles<'a> {
     /// Every file of every page from [`page`](Self::page) on, in order, each page request
     /// paced by the client's rate limiter; the stream ends after the last page.
     pub fn into_stream(self) -> impl Stream<Item = Result<types::FileRecord, Error>> + 'a {
-        let first = self.page.unwrap_or(1);
-        let asked = self.page_size;
-        all_pages(first, asked, move |page| {
-            let list = self.clone();
-            async move {
-                let found = list.fetch(page).await?;
-                Ok(Page {
-                    items: found.files,
-                    total: found.total,
-                    page_size: found.page_size,
-                })
-            }
-        })
+        all_pages(self)
+    }
+}
+
+impl Listing for ListFiles<'_> {
+    type Answer = types::FileList;
+    type Item = types::FileRecord;
+
+    fn pages(&self) -> (u32, Option<u32>) {
+        (self.page.unwrap_or(1), self.page_size)
     }
 
     async fn fetch(&self, page: u32) -> Result<types::FileList, Error> {
@@ -170,5 +167,15 @@ impl<'a> ListFiles<'a> {
             call = call.status(status);
         }
         Ok(self.client.call(call.send()).await?.data)
+    }
+}
+
+impl From<types::FileList> for Page<types::FileRecord> {
+    fn from(list: types::FileList) -> Self {
+        Page {
+            items: list.files,
+            total: list.total,
+            page_size: list.page_size,
+        }
     }
 }

@@ -13,46 +13,53 @@ pub(crate) struct Page<T> {
     pub page_size: Option<i64>,
 }
 
-/// Every item of every page from `first` on, in order; `fetch(page)` asks for one page.
+/// A list request with its options, able to fetch any one page of its answer.
+pub(crate) trait Listing: Clone {
+    /// One page, as the API answers it.
+    type Answer: Into<Page<Self::Item>>;
+    /// What the list lists.
+    type Item;
+    /// The first page to read and the page size asked for, if any.
+    fn pages(&self) -> (u32, Option<u32>);
+    /// Reads page `page`.
+    fn fetch(&self, page: u32) -> impl Future<Output = Result<Self::Answer, Error>>;
+}
+
+/// Every item of every page of `list` from its first page on, in order.
 ///
 /// The stream ends after an empty page, a page shorter than the page size (the one asked for,
 /// else the one the server reported), or once the server's total is reached: a server that
 /// keeps answering full pages is read until it stops. An error is yielded and ends it.
-pub(crate) fn all_pages<T, F, Fut>(
-    first: u32,
-    asked_size: Option<u32>,
-    fetch: F,
-) -> impl Stream<Item = Result<T, Error>>
-where
-    F: Fn(u32) -> Fut,
-    Fut: Future<Output = Result<Page<T>, Error>>,
-{
-    let start = (Some(first), 0u64, fetch);
-    stream::try_unfold(start, move |(next, seen, fetch)| async move {
-        let Some(page) = next else {
-            return Ok(None);
-        };
-        let found = fetch(page).await?;
-        let count = found.items.len() as u64;
-        let seen = seen.saturating_add(count);
-        let size = asked_size
-            .map(u64::from)
-            .or_else(|| found.page_size.and_then(|s| u64::try_from(s).ok()));
-        let short = size.is_some_and(|size| count < size);
-        let reached = found
-            .total
-            .and_then(|t| u64::try_from(t).ok())
-            .is_some_and(|total| seen >= total);
-        let next = if count == 0 || short || reached {
-            None
-        } else {
-            page.checked_add(1)
-        };
-        Ok(Some((
-            stream::iter(found.items.into_iter().map(Ok)),
-            (next, seen, fetch),
-        )))
-    })
+pub(crate) fn all_pages<L: Listing>(list: L) -> impl Stream<Item = Result<L::Item, Error>> {
+    let (first, asked_size) = list.pages();
+    stream::try_unfold(
+        (Some(first), 0u64, list),
+        move |(next, seen, list)| async move {
+            let Some(page) = next else {
+                return Ok(None);
+            };
+            let found: Page<L::Item> = list.fetch(page).await?.into();
+            let count = found.items.len() as u64;
+            let seen = seen.saturating_add(count);
+            let size = asked_size
+                .map(u64::from)
+                .or_else(|| found.page_size.and_then(|s| u64::try_from(s).ok()));
+            let short = size.is_some_and(|size| count < size);
+            let reached = found
+                .total
+                .and_then(|t| u64::try_from(t).ok())
+                .is_some_and(|total| seen >= total);
+            let next = if count == 0 || short || reached {
+                None
+            } else {
+                page.checked_add(1)
+            };
+            Ok(Some((
+                stream::iter(found.items.into_iter().map(Ok)),
+                (next, seen, list),
+            )))
+        },
+    )
     .try_flatten()
 }
 

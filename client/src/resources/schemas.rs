@@ -2,7 +2,7 @@
 
 use futures::Stream;
 
-use super::pages::{Page, all_pages, positive};
+use super::pages::{Listing, Page, all_pages, positive};
 use crate::{Client, DocumentKind, Error, types};
 
 /// The Schemas API of a [`Client`]: `client.schemas()`.
@@ -206,19 +206,16 @@ impl<'a> ListSchemas<'a> {
     /// Every schema of every page from [`page`](Self::page) on, in order, each page request
     /// paced by the client's rate limiter; the stream ends after the last page.
     pub fn into_stream(self) -> impl Stream<Item = Result<types::Schema, Error>> + 'a {
-        let first = self.page.unwrap_or(1);
-        let asked = self.page_size;
-        all_pages(first, asked, move |page| {
-            let list = self.clone();
-            async move {
-                let found = list.fetch(page).await?;
-                Ok(Page {
-                    items: found.schemas,
-                    total: found.total,
-                    page_size: found.limit,
-                })
-            }
-        })
+        all_pages(self)
+    }
+}
+
+impl Listing for ListSchemas<'_> {
+    type Answer = types::SchemaList;
+    type Item = types::Schema;
+
+    fn pages(&self) -> (u32, Option<u32>) {
+        (self.page.unwrap_or(1), self.page_size)
     }
 
     async fn fetch(&self, page: u32) -> Result<types::SchemaList, Error> {
@@ -231,5 +228,15 @@ impl<'a> ListSchemas<'a> {
             call = call.type_(types::SchemaType::from(kind));
         }
         Ok(self.client.call(call.send()).await?.data)
+    }
+}
+
+impl From<types::SchemaList> for Page<types::Schema> {
+    fn from(list: types::SchemaList) -> Self {
+        Page {
+            items: list.schemas,
+            total: list.total,
+            page_size: list.limit,
+        }
     }
 }

@@ -59,7 +59,7 @@ pub fn run(work: &Path) -> Result<Vec<Figure>, String> {
     let _ = std::fs::remove_dir_all(&dir);
     let docs = dir.join("docs");
     std::fs::create_dir_all(&docs).map_err(|e| format!("{}: {e}", docs.display()))?;
-    let files = documents(&docs)?;
+    let files = documents(&docs, DOCUMENTS)?;
     let whole = one_run(&files, &dir.join("whole.sqlite"), false)?;
     let resumed = one_run(&files, &dir.join("resumed.sqlite"), true)?;
     let requests = DOCUMENTS * REQUESTS_EACH;
@@ -95,9 +95,9 @@ pub fn run(work: &Path) -> Result<Vec<Figure>, String> {
     ])
 }
 
-/// [`DOCUMENTS`] distinct PDFs.
-fn documents(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    (0..DOCUMENTS)
+/// `count` distinct PDFs in `dir`.
+pub(super) fn documents(dir: &Path, count: usize) -> Result<Vec<PathBuf>, String> {
+    (0..count)
         .map(|i| {
             let path = dir.join(format!("statement-{i:03}.pdf"));
             let mut bytes = samples::INVOICE_PDF.to_vec();

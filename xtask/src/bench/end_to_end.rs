@@ -16,7 +16,7 @@ use std::{
 
 use futures::StreamExt;
 use invaro::DocumentKind;
-use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle, samples};
+use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle};
 use tokio::time::Instant;
 
 use super::{
@@ -33,7 +33,7 @@ pub fn run(work: &Path) -> Result<Vec<Figure>, String> {
     let docs = work.join("end_to_end");
     let _ = std::fs::remove_dir_all(&docs);
     std::fs::create_dir_all(&docs).map_err(|e| format!("{}: {e}", docs.display()))?;
-    let files = documents(&docs)?;
+    let files = super::batch::documents(&docs, DOCUMENTS)?;
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -101,19 +101,6 @@ pub(super) async fn sandbox(webhook_secret: Option<&str>) -> Result<SandboxHandl
         .start()
         .await
         .map_err(|e| format!("the sandbox: {e}"))
-}
-
-/// [`DOCUMENTS`] distinct PDFs in `dir`.
-fn documents(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    (0..DOCUMENTS)
-        .map(|i| {
-            let path = dir.join(format!("statement-{i:03}.pdf"));
-            let mut bytes = samples::INVOICE_PDF.to_vec();
-            bytes.extend_from_slice(format!("\n% copy {i}\n").as_bytes());
-            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-            Ok(path)
-        })
-        .collect()
 }
 
 /// Parses every file at once through one client; returns the seconds until the last result.
