@@ -137,16 +137,16 @@ impl Client {
     /// println!("{} schemas", page.data.schemas.len());
     /// # Ok(()) }
     /// ```
-    pub async fn call<T>(
-        &self,
-        future: impl Future<
+    pub fn call<T, F>(&self, future: F) -> impl Future<Output = Result<T, Error>> + use<T, F>
+    where
+        F: Future<
             Output = Result<
                 progenitor_client::ResponseValue<T>,
                 progenitor_client::Error<types::ErrorEnvelope>,
             >,
         >,
-    ) -> Result<T, Error> {
-        transport::call(future).await
+    {
+        transport::call(future)
     }
 
     /// Starts parsing an uploaded document (its `doc_id`).

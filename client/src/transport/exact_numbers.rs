@@ -49,31 +49,50 @@ pub(crate) fn quote_inexact_numbers(body: &[u8]) -> Cow<'_, [u8]> {
 /// Whether `body` may hold a number that is not exact: only a token with 16 digits or more, or
 /// with an exponent of three digits or more, can be. Any other is an integer within i64, or has
 /// at most 15 significant digits and a magnitude within 1e±114, which [`is_exact`] always keeps.
-/// A pass without the lexer's branches, so that most bodies skip the lexer entirely.
+/// A pass much cheaper than the lexer, so that most bodies skip the lexer entirely.
 fn may_hold_inexact(body: &[u8]) -> bool {
-    // The length of the current run of digits and points.
-    let mut run = 0usize;
-    for (at, &byte) in body.iter().enumerate() {
-        if !(byte.is_ascii_digit() || byte == b'.') {
-            run = 0;
-            continue;
-        }
-        run += 1;
-        // A third digit in a row: is it an exponent's (after `e`, `e+` or `e-`)?
-        if run >= 16 || (run == 3 && follows_exponent_mark(&body[..at - 2])) {
-            return true;
-        }
-    }
-    false
+    has_long_run(body) || has_long_exponent(body)
 }
 
-/// Whether `before` ends in `e` or `E`, maybe followed by a sign.
-fn follows_exponent_mark(before: &[u8]) -> bool {
-    let before = before
-        .strip_suffix(b"+")
-        .or_else(|| before.strip_suffix(b"-"))
-        .unwrap_or(before);
-    before.last().is_some_and(|b| b | 0x20 == b'e')
+/// The bytes a number's digits are made of, as this pre-check counts them.
+fn in_run(byte: u8) -> bool {
+    byte.is_ascii_digit() || byte == b'.'
+}
+
+/// Whether 16 or more digits and points follow each other somewhere in `body`. Such a run
+/// covers at least one whole 8-byte block counted from the start, so blocks are tested eight
+/// bytes at a time and only one that could lie inside a run is measured byte by byte.
+fn has_long_run(body: &[u8]) -> bool {
+    const LOW: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = LOW << 7;
+    body.chunks_exact(8).enumerate().any(|(block, bytes)| {
+        let word = u64::from_ne_bytes(bytes.try_into().expect("chunks of 8"));
+        // Every byte is ASCII, so adding below 0x80 to each never carries into the next:
+        // the high bit then says "at least b'.'" and "at least b':'" (the byte after b'9').
+        let ascii = word & HIGH == 0;
+        let from_point = word.wrapping_add(LOW * u64::from(0x80 - b'.')) & HIGH == HIGH;
+        let past_nine = word.wrapping_add(LOW * u64::from(0x80 - b':')) & HIGH != 0;
+        if !(ascii && from_point && !past_nine) {
+            return false;
+        }
+        // All of b'.'..=b'9': `/` is among them, so the run is measured exactly.
+        let at = block * 8;
+        let before = body[..at].iter().rev().take_while(|&&b| in_run(b)).count();
+        let after = body[at..].iter().take_while(|&&b| in_run(b)).count();
+        before + after >= 16
+    })
+}
+
+/// Whether an `e` or `E`, maybe followed by a sign, is followed by three digits or points.
+fn has_long_exponent(body: &[u8]) -> bool {
+    memchr::memchr2_iter(b'e', b'E', body).any(|at| {
+        let rest = &body[at + 1..];
+        let rest = rest
+            .strip_prefix(b"+")
+            .or_else(|| rest.strip_prefix(b"-"))
+            .unwrap_or(rest);
+        rest.len() >= 3 && rest[..3].iter().all(|&b| in_run(b))
+    })
 }
 
 /// The lexer of the module docs: one pass quoting every inexact number token.
@@ -482,6 +501,53 @@ mod tests {
             let printed = format!("{value:e}");
             let printed = Significant::read(printed.as_bytes()).expect("shortest");
             prop_assert!(printed.same_value(&written), "{} printed as {:e}", token, value);
+        }
+
+        /// The block-wise pre-check answers as a plain byte-by-byte pass over the same rule,
+        /// on any bytes: digits, points, slashes, exponent marks, signs and non-ASCII mixed.
+        #[test]
+        fn the_pre_check_agrees_with_a_byte_by_byte_pass(
+            pieces in proptest::collection::vec(
+                (
+                    proptest::collection::vec(
+                        prop_oneof![9 => b'0'..=b'9', 1 => Just(b'.')],
+                        0..20,
+                    ),
+                    proptest::collection::vec(
+                        prop_oneof![
+                            3 => proptest::sample::select(b"/eE+-:\" ".to_vec()),
+                            1 => any::<u8>(),
+                        ],
+                        0..3,
+                    ),
+                ),
+                0..8,
+            ),
+        ) {
+            let body: Vec<u8> = pieces.into_iter().flat_map(|(run, gap)| [run, gap]).flatten().collect();
+            let naive = {
+                let mut run = 0usize;
+                let mut found = false;
+                for (at, &byte) in body.iter().enumerate() {
+                    if !in_run(byte) {
+                        run = 0;
+                        continue;
+                    }
+                    run += 1;
+                    let before = &body[..at + 1 - run];
+                    let before = before
+                        .strip_suffix(b"+")
+                        .or_else(|| before.strip_suffix(b"-"))
+                        .unwrap_or(before);
+                    let after_mark = before.last().is_some_and(|b| b | 0x20 == b'e');
+                    if run >= 16 || (run == 3 && after_mark) {
+                        found = true;
+                        break;
+                    }
+                }
+                found
+            };
+            prop_assert_eq!(may_hold_inexact(&body), naive, "{:?}", String::from_utf8_lossy(&body));
         }
 
         /// The pre-check passes over no body in which the lexer would quote something.

@@ -2,6 +2,9 @@
 //! reqwest with hand-written serde types, through raw hyper, and through reqwest decoding into the
 //! SDK's generated types, against one fixed-response server on 127.0.0.1.
 //!
+//! A fifth way, reqwest sending the very request invaro sends (its headers, over a client with
+//! its timeouts), separates what is on the wire from what the SDK's code costs.
+//!
 //! The calls of each way are split into short blocks, and the four ways take turns block by block,
 //! the order rotating: a burst of load from elsewhere on the machine then spoils a few blocks of
 //! every way alike instead of one way's whole round, and the medians over blocks leave it out.
@@ -83,6 +86,8 @@ enum Way {
     Reqwest,
     Hyper,
     Typed,
+    /// reqwest with hand-written types, sending what invaro sends.
+    SameWire,
 }
 
 /// Clients built once, so that every round measures calls on warm connection pools.
@@ -90,6 +95,8 @@ struct Clients {
     base: String,
     invaro: invaro::Client,
     reqwest: reqwest::Client,
+    /// Built with invaro's timeouts, for [`Way::SameWire`].
+    same_wire: reqwest::Client,
     hyper: HyperClient<hyper_util::client::legacy::connect::HttpConnector, Empty<Bytes>>,
 }
 
@@ -105,6 +112,22 @@ impl Clients {
             }
             Way::Typed => {
                 let _: invaro::generated::types::JobResponse = self.reqwest_call().await;
+            }
+            Way::SameWire => {
+                use invaro::generated::ClientInfo;
+                let config = self.invaro.config();
+                let response = self
+                    .same_wire
+                    .get(format!("{}/parse/statements/{JOB_ID}", self.base))
+                    .bearer_auth(KEY)
+                    .header(header::ACCEPT, "application/json")
+                    .header("api-version", invaro::generated::Client::api_version())
+                    .header(header::USER_AGENT, &config.user_agent)
+                    .send()
+                    .await
+                    .and_then(reqwest::Response::error_for_status)
+                    .expect("the reqwest call succeeds");
+                let _: Envelope = response.json().await.expect("the body decodes");
             }
             Way::Hyper => {
                 let request =
@@ -176,18 +199,32 @@ pub fn run(settings: &Settings) -> Vec<Figure> {
 }
 
 async fn measure(settings: &Settings, base: &str) -> Vec<Figure> {
+    let invaro = invaro::Client::builder()
+        .api_key(KEY)
+        .base_url(base)
+        .rate_limit(RateLimit::unlimited())
+        .build()
+        .expect("valid settings");
+    let same_wire = reqwest::Client::builder()
+        .connect_timeout(invaro.config().connect_timeout)
+        .read_timeout(invaro.config().read_timeout)
+        .tcp_user_timeout(invaro.config().read_timeout)
+        .build()
+        .expect("a reqwest client");
     let clients = Arc::new(Clients {
         base: base.to_owned(),
-        invaro: invaro::Client::builder()
-            .api_key(KEY)
-            .base_url(base)
-            .rate_limit(RateLimit::unlimited())
-            .build()
-            .expect("valid settings"),
+        invaro,
+        same_wire,
         reqwest: reqwest::Client::new(),
         hyper: HyperClient::builder(TokioExecutor::new()).build_http(),
     });
-    let ways = [Way::Invaro, Way::Reqwest, Way::Hyper, Way::Typed];
+    let ways = [
+        Way::Invaro,
+        Way::Reqwest,
+        Way::Hyper,
+        Way::Typed,
+        Way::SameWire,
+    ];
     for way in ways {
         clients.time(way, settings.calls / 10, IN_FLIGHT).await;
     }
@@ -202,7 +239,7 @@ async fn measure(settings: &Settings, base: &str) -> Vec<Figure> {
         // [block][way] seconds per call.
         let mut samples = Vec::new();
         for n in 0..blocks {
-            let mut times = [0.0; 4];
+            let mut times = [0.0; 5];
             for i in 0..ways.len() {
                 let index = (n + i) % ways.len();
                 times[index] = clients.time(ways[index], block, in_flight).await;
@@ -222,7 +259,11 @@ async fn measure(settings: &Settings, base: &str) -> Vec<Figure> {
             .against("reqwest + serde", reqwest, ratio(0))
             .target("ratio ≤ 1.05"),
         );
-        let others = [(2, "raw hyper + serde"), (3, "reqwest + the SDK's types")];
+        let others = [
+            (2, "raw hyper + serde"),
+            (3, "reqwest + the SDK's types"),
+            (4, "reqwest sending invaro's request"),
+        ];
         for (i, way) in others {
             figures.push(
                 Figure::new(
