@@ -16,7 +16,9 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 use tokio::time::Instant;
 
-use crate::{Client, DocumentKind, Error, JobStatus, ParsedDocument, generated::types};
+use crate::{
+    Client, DocumentKind, Error, JobStatus, ParsedDocument, generated::types, scheduler::Turn,
+};
 
 /// How jobs are polled until they finish.
 ///
@@ -350,16 +352,23 @@ impl Poll {
                 .scheduler()
                 .register(job.kind, &job.id, job.started, policy)
         });
-        let Ok(permit) = tokio::time::timeout_at(self.deadline, ticket.turn()).await else {
+        let Ok(turn) = tokio::time::timeout_at(self.deadline, ticket.turn()).await else {
             return Some(Err(self.timeout(job)));
         };
-        self.polls = self.polls.saturating_add(1);
-        // The deadline bounds the call too: its retries and the answer.
-        let check = crate::transport::with_permit(permit, job.status());
-        let Ok(answer) = tokio::time::timeout_at(self.deadline, check).await else {
-            return Some(Err(self.timeout(job)));
+        let answer = match turn {
+            // Another wait on this job just checked it.
+            Turn::Seen(current) => Ok(*current),
+            Turn::Check(permit) => {
+                self.polls = self.polls.saturating_add(1);
+                // The deadline bounds the call too: its retries and the answer.
+                let check = crate::transport::with_permit(permit, job.status());
+                let Ok(answer) = tokio::time::timeout_at(self.deadline, check).await else {
+                    return Some(Err(self.timeout(job)));
+                };
+                ticket.checked(answer.as_ref().ok());
+                answer
+            }
         };
-        ticket.checked(answer.as_ref().ok());
         let current = match answer {
             Ok(current) => current,
             Err(e) if job.not_visible_yet(&e, policy) => {

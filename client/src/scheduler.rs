@@ -20,10 +20,13 @@
 //! they cannot spend a whole window's budget at once on jobs that have not finished, and leave
 //! the window nothing for the completions that follow.
 //!
+//! Waits on the same job share its checks: while one of them checks, the others are not given
+//! a turn, and the answer it gets is every one's (a [`Turn::Seen`]).
+//!
 //! Dropping a wait drops its ticket: its checks stop, and a permit handed to it is given back.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -129,8 +132,7 @@ const EARLY_PUSHES: usize = 256;
 /// One registered wait.
 #[derive(Debug)]
 struct Entry {
-    /// The job (webhook events name it).
-    #[cfg(feature = "webhook-receiver")]
+    /// The job (webhook events name it; waits on the same job share its checks).
     job_id: String,
     kind: DocumentKind,
     /// When the job started (or, for a resumed job, when the wait began).
@@ -143,6 +145,10 @@ struct Entry {
     asking: bool,
     /// A permit handed to the wait, not yet taken.
     grant: Option<crate::transport::rate_limit::Permit>,
+    /// The wait took its permit and its check has not answered yet.
+    checking: bool,
+    /// What a check of the same job by another wait answered since this one last looked.
+    seen: Option<types::Job>,
     /// Whether that permit took a token of the pace (given back with it, if unused).
     grant_paced: bool,
     woken: Arc<Notify>,
@@ -188,7 +194,6 @@ impl Scheduler {
         board.waits.insert(
             id,
             Entry {
-                #[cfg(feature = "webhook-receiver")]
                 job_id: job_id.to_owned(),
                 kind,
                 born: started.unwrap_or_else(Instant::now),
@@ -197,6 +202,8 @@ impl Scheduler {
                 checks: 0,
                 asking: false,
                 grant: None,
+                checking: false,
+                seen: None,
                 grant_paced: false,
                 woken: woken.clone(),
                 progress: None,
@@ -328,14 +335,29 @@ impl Shared {
 }
 
 impl Board {
+    /// The jobs a wait holds a permit for or is checking now: their other waits wait for
+    /// that answer instead of checking too.
+    fn busy(&self) -> HashSet<(DocumentKind, &str)> {
+        self.waits
+            .values()
+            .filter(|e| e.checking || e.grant.is_some())
+            .map(|e| (e.kind, e.job_id.as_str()))
+            .collect()
+    }
+
+    /// The waits that may be given a turn: asking, holding no permit, with no check of their
+    /// job under way.
+    fn candidates(&self) -> impl Iterator<Item = (&u64, &Entry)> {
+        let busy = self.busy();
+        self.waits
+            .iter()
+            .filter(move |(_, e)| e.asking && !busy.contains(&(e.kind, e.job_id.as_str())))
+    }
+
     /// When the first asking job may be checked.
     fn next_due(&self) -> Option<Instant> {
         let safety_net = self.safety_net;
-        self.waits
-            .values()
-            .filter(|e| e.asking && e.grant.is_none())
-            .map(|e| e.due(safety_net))
-            .min()
+        self.candidates().map(|(_, e)| e.due(safety_net)).min()
     }
 
     /// The asking job, due now, to check first, and whether its check draws on the pace:
@@ -344,9 +366,8 @@ impl Board {
         let paced_ok = self.pace.as_mut().is_none_or(|p| p.ready_at(now) <= now);
         let board = &*self;
         board
-            .waits
-            .iter()
-            .filter(|(_, e)| e.asking && e.grant.is_none() && e.due(board.safety_net) <= now)
+            .candidates()
+            .filter(|(_, e)| e.due(board.safety_net) <= now)
             .map(|(id, e)| (*id, board.score(e, now)))
             .filter(|(_, (_, evidence))| paced_ok || *evidence)
             .max_by(|a, b| a.1.0.total_cmp(&b.1.0).then(b.0.cmp(&a.0)))
@@ -464,6 +485,15 @@ impl Entry {
     }
 }
 
+/// What a wait's turn brings.
+#[derive(Debug)]
+pub(crate) enum Turn {
+    /// The permit to check the job with (then tell [`Ticket::checked`] the answer).
+    Check(crate::transport::rate_limit::Permit),
+    /// The answer another wait on the same job just got: no check needed.
+    Seen(Box<types::Job>),
+}
+
 /// One wait's place in the scheduler; dropping it stops the wait's checks.
 #[derive(Debug)]
 pub(crate) struct Ticket {
@@ -473,23 +503,24 @@ pub(crate) struct Ticket {
 }
 
 impl Ticket {
-    /// Waits until the scheduler picks this job, and returns the permit its check runs on.
-    pub(crate) async fn turn(&self) -> crate::transport::rate_limit::Permit {
+    /// Waits until the scheduler picks this job, and returns the permit its check runs on, or
+    /// the answer a check of the same job by another wait got meanwhile.
+    pub(crate) async fn turn(&self) -> Turn {
         let _asking = Asking::new(self);
         loop {
             let woken = self.woken.notified();
             futures::pin_mut!(woken);
             woken.as_mut().enable();
-            if let Some(permit) = self.take_grant() {
-                return permit;
+            if let Some(turn) = self.take_turn() {
+                return turn;
             }
             tokio::select! {
                 biased;
                 () = woken => {}
                 seat = self.shared.seat.lock() => {
                     // A turn handed over while the seat came free is taken, not sat on.
-                    if let Some(permit) = self.take_grant() {
-                        return permit;
+                    if let Some(turn) = self.take_turn() {
+                        return turn;
                     }
                     self.shared.dispatch().await;
                     drop(seat);
@@ -498,15 +529,20 @@ impl Ticket {
         }
     }
 
-    fn take_grant(&self) -> Option<crate::transport::rate_limit::Permit> {
+    fn take_turn(&self) -> Option<Turn> {
         let mut board = self.shared.lock();
         let entry = board.waits.get_mut(&self.id)?;
+        if let Some(job) = entry.seen.take() {
+            return Some(Turn::Seen(Box::new(job)));
+        }
         let permit = entry.grant.take()?;
         entry.pushed = false;
-        Some(permit)
+        entry.checking = true;
+        Some(Turn::Check(permit))
     }
 
-    /// Records a check's answer (`None` for a check that failed).
+    /// Records a check's answer (`None` for a check that failed); an answer is also every
+    /// other wait's on the same job.
     pub(crate) fn checked(&self, answer: Option<&types::Job>) {
         let now = Instant::now();
         let mut board = self.shared.lock();
@@ -515,8 +551,32 @@ impl Ticket {
         };
         entry.last_check = Some(now);
         entry.checks = entry.checks.saturating_add(1);
-        let Some(job) = answer else { return };
-        if let Some(progress) = job.progress.filter(|p| p.is_finite()) {
+        entry.checking = false;
+        let key = (entry.kind, entry.job_id.clone());
+        let Some(job) = answer else {
+            drop(board);
+            // Its other waits may check now.
+            self.shared.changed.notify_waiters();
+            return;
+        };
+        let progress = job.progress.filter(|p| p.is_finite());
+        for (_, other) in board
+            .waits
+            .iter_mut()
+            .filter(|(id, e)| **id != self.id && (e.kind, e.job_id.as_str()) == (key.0, &key.1))
+        {
+            other.seen = Some(job.clone());
+            other.last_check = Some(now);
+            other.pushed = false;
+            if let Some(progress) = progress {
+                other.progress = Some((progress, now));
+            }
+            other.woken.notify_one();
+        }
+        let Some(entry) = board.waits.get_mut(&self.id) else {
+            return;
+        };
+        if let Some(progress) = progress {
             entry.progress = Some((progress, now));
         }
         if job.status == JobStatus::Completed {
@@ -531,6 +591,8 @@ impl Ticket {
                 learned.push_back(took);
             }
         }
+        drop(board);
+        self.shared.changed.notify_waiters();
     }
 }
 
@@ -569,6 +631,8 @@ impl<'a> Asking<'a> {
     fn new(ticket: &'a Ticket) -> Self {
         if let Some(entry) = ticket.shared.lock().waits.get_mut(&ticket.id) {
             entry.asking = true;
+            // A wait that asks again has no check under way (one it gave up on included).
+            entry.checking = false;
         }
         ticket.shared.changed.notify_waiters();
         Self(ticket)
@@ -625,6 +689,50 @@ mod tests {
         });
         let (first, _, _) = futures::future::select_all(turns).await;
         first
+    }
+
+    fn job(status: JobStatus) -> types::Job {
+        types::Job {
+            created_at: None,
+            error: None,
+            file_id: None,
+            job_id: "same".into(),
+            progress: None,
+            result: None,
+            results: None,
+            status,
+            updated_at: None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_on_one_job_share_its_checks() {
+        let scheduler = Scheduler::new(Limiter::new(RateLimit::default()), &policy());
+        let start = Some(Instant::now());
+        let first = scheduler.register(DocumentKind::Invoice, "same", start, &policy());
+        let second = scheduler.register(DocumentKind::Invoice, "same", start, &policy());
+        let other = scheduler.register(DocumentKind::Invoice, "other", start, &policy());
+        let Turn::Check(permit) = first.turn().await else {
+            panic!("the first wait checks");
+        };
+        // While that check runs, another job is checked, but not the same job again.
+        assert!(matches!(other.turn().await, Turn::Check(_)));
+        let blocked = tokio::time::timeout(5 * SECOND, second.turn()).await;
+        assert!(blocked.is_err(), "a second check of a job being checked");
+        drop(permit);
+        first.checked(Some(&job(JobStatus::Processing)));
+        match second.turn().await {
+            Turn::Seen(seen) => assert_eq!(seen.status, JobStatus::Processing),
+            Turn::Check(_) => panic!("the answer to the first check was not shared"),
+        }
+        // A check that failed tells the others nothing: they check for themselves.
+        tokio::time::sleep(SECOND).await;
+        let Turn::Check(_) = first.turn().await else {
+            panic!("a turn to check");
+        };
+        first.checked(None);
+        tokio::time::sleep(SECOND).await;
+        assert!(matches!(second.turn().await, Turn::Check(_)));
     }
 
     #[tokio::test(start_paused = true)]

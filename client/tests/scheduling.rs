@@ -19,6 +19,8 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::p
 /// each and telling the test.
 struct Counting {
     checks: Mutex<HashMap<String, usize>>,
+    /// Answers that said "completed", by job.
+    completions: Mutex<HashMap<String, usize>>,
     done: Mutex<HashSet<String>>,
     seen: mpsc::UnboundedSender<String>,
 }
@@ -40,6 +42,12 @@ impl Respond for Counting {
             .to_string();
         *self.checks.lock().unwrap().entry(id.clone()).or_default() += 1;
         let status = if self.done.lock().unwrap().contains(&id) {
+            *self
+                .completions
+                .lock()
+                .unwrap()
+                .entry(id.clone())
+                .or_default() += 1;
             "completed"
         } else {
             "processing"
@@ -63,6 +71,7 @@ async fn counting_server() -> (MockServer, Arc<Counting>, mpsc::UnboundedReceive
     let (seen, checks) = mpsc::unbounded_channel();
     let counting = Arc::new(Counting {
         checks: Mutex::default(),
+        completions: Mutex::default(),
         done: Mutex::default(),
         seen,
     });
@@ -122,6 +131,34 @@ async fn dropping_a_wait_stops_its_checks_while_other_waits_go_on() {
         "{after_drop} checks at the drop, {now} later"
     );
     kept.abort();
+}
+
+#[tokio::test]
+async fn two_waits_on_one_job_fetch_its_completion_once() {
+    let (server, counting, mut seen) = counting_server().await;
+    let client = client(&server);
+    let waits: Vec<_> = (0..2)
+        .map(|_| {
+            let job = client.job(DocumentKind::Invoice, "job_twice");
+            tokio::spawn(async move { job.wait().await })
+        })
+        .collect();
+    let mut checks = 0;
+    while checks < 6 {
+        if seen.recv().await.unwrap() == "job_twice" {
+            checks += 1;
+        }
+    }
+    counting.done.lock().unwrap().insert("job_twice".into());
+    for wait in waits {
+        let parsed = wait.await.unwrap().expect("each wait sees the completion");
+        assert_eq!(parsed.job().status, JobStatus::Completed);
+    }
+    let completions = counting.completions.lock().unwrap()["job_twice"];
+    assert_eq!(
+        completions, 1,
+        "the completion was fetched once for both waits"
+    );
 }
 
 #[tokio::test]
