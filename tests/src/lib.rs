@@ -49,6 +49,12 @@ impl JobStarts for SandboxHandle {
     }
 }
 
+/// Uploads `files` in one request and returns their document ids, in order.
+pub async fn upload_ids(client: &Client, files: &[Upload]) -> Vec<String> {
+    let uploaded = client.upload(files).await.expect("the upload succeeds");
+    uploaded.into_iter().map(|d| d.doc_id).collect()
+}
+
 /// Uploads one document from memory and starts parsing it.
 pub async fn upload_and_start(
     client: &Client,

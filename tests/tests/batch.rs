@@ -242,13 +242,7 @@ async fn a_start_in_doubt_is_settled_by_the_file_record_or_reported() {
             // The start arrived; its answer was never recorded.
             client.start_job(DocumentKind::Invoice, &doc).await.unwrap();
         }
-        let bytes = std::fs::read(file).unwrap();
-        let mut entry = Entry::new(
-            file.clone(),
-            bytes.len() as u64,
-            sha256(&bytes),
-            DocumentKind::Invoice,
-        );
+        let mut entry = row_for(file);
         entry.state = State::Starting;
         entry.document_id = Some(doc);
         journal.put(&entry).unwrap();
@@ -292,13 +286,7 @@ async fn an_upload_in_doubt_is_found_in_the_file_list_or_sent() {
     let files = documents(dir.path(), 2);
     let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
     for (i, file) in files.iter().enumerate() {
-        let bytes = std::fs::read(file).unwrap();
-        let mut entry = Entry::new(
-            file.clone(),
-            bytes.len() as u64,
-            sha256(&bytes),
-            DocumentKind::Invoice,
-        );
+        let mut entry = row_for(file);
         entry.state = State::Uploading;
         entry.intent_at = Some(chrono::Utc::now().timestamp_millis());
         journal.put(&entry).unwrap();
@@ -409,6 +397,17 @@ async fn a_run_stopped_while_waiting_for_the_rate_limit_leaves_nothing_in_doubt(
         "started once each"
     );
     assert_eq!(stats.jobs_created, 2);
+}
+
+/// A journal row for the invoice at `file`, as the engine would first write it.
+fn row_for(file: &Path) -> Entry {
+    let bytes = std::fs::read(file).unwrap();
+    Entry::new(
+        file.to_path_buf(),
+        bytes.len() as u64,
+        sha256(&bytes),
+        DocumentKind::Invoice,
+    )
 }
 
 fn sha256(bytes: &[u8]) -> String {

@@ -123,13 +123,7 @@ async fn the_batch_size_is_the_same_on_both_sides() {
     let files: Vec<_> = (0..=facts::MAX_BATCH)
         .map(|n| invaro::Upload::bytes(format!("{n}.pdf"), pdf(64)))
         .collect();
-    let ids: Vec<String> = client
-        .upload(&files)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|d| d.doc_id)
-        .collect();
+    let ids = invaro_tests::upload_ids(&client, &files).await;
     for (count, accepted) in [(facts::MAX_BATCH, true), (facts::MAX_BATCH + 1, false)] {
         let body = serde_json::json!({
             "files": ids[..count].iter().map(|id| serde_json::json!({"document_id": id})).collect::<Vec<_>>()

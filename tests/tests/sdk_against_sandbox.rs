@@ -119,13 +119,7 @@ async fn a_batch_reports_each_document_and_survives_a_failure() {
             Upload::bytes(name, samples::INVOICE_PDF)
         })
         .collect();
-    let ids: Vec<String> = client
-        .upload(&files)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|d| d.doc_id)
-        .collect();
+    let ids = invaro_tests::upload_ids(&client, &files).await;
     let report = client
         .parse_batch(DocumentKind::Invoice, &ids)
         .await

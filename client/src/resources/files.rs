@@ -4,7 +4,7 @@ use std::path::Path;
 
 use futures::{Stream, StreamExt};
 
-use super::pages::{Listing, Page, all_pages, positive};
+use super::pages::{Listing, Page, Paging, all_pages};
 use crate::{Client, DocumentKind, Error, Upload, types};
 
 /// The Files API of a [`Client`]: `client.files()`.
@@ -33,9 +33,7 @@ impl<'a> Files<'a> {
     pub fn list(&self) -> ListFiles<'a> {
         ListFiles {
             client: self.client,
-            page: None,
-            page_size: None,
-            kind: None,
+            paging: Paging::default(),
             status: None,
         }
     }
@@ -103,28 +101,26 @@ impl<'a> Files<'a> {
 #[must_use = "a list is sent by .send() or read by .into_stream()"]
 pub struct ListFiles<'a> {
     client: &'a Client,
-    page: Option<u32>,
-    page_size: Option<u32>,
-    kind: Option<DocumentKind>,
+    paging: Paging,
     status: Option<types::FileStatus>,
 }
 
 impl<'a> ListFiles<'a> {
     /// The page to read, from 1 (default 1).
     pub fn page(mut self, page: u32) -> Self {
-        self.page = Some(page);
+        self.paging.page = Some(page);
         self
     }
 
     /// Files per page (the server's default when not set).
     pub fn page_size(mut self, page_size: u32) -> Self {
-        self.page_size = Some(page_size);
+        self.paging.page_size = Some(page_size);
         self
     }
 
     /// Only files of this kind of document.
     pub fn kind(mut self, kind: DocumentKind) -> Self {
-        self.kind = Some(kind);
+        self.paging.kind = Some(kind);
         self
     }
 
@@ -136,7 +132,7 @@ impl<'a> ListFiles<'a> {
 
     /// Reads one page.
     pub async fn send(self) -> Result<types::FileList, Error> {
-        self.fetch(self.page.unwrap_or(1)).await
+        self.fetch(self.paging.first()).await
     }
 
     /// Every file of every page from [`page`](Self::page) on, in order, each page request
@@ -150,17 +146,17 @@ impl Listing for ListFiles<'_> {
     type Answer = types::FileList;
     type Item = types::FileRecord;
 
-    fn pages(&self) -> (u32, Option<u32>) {
-        (self.page.unwrap_or(1), self.page_size)
+    fn paging(&self) -> &Paging {
+        &self.paging
     }
 
     async fn fetch(&self, page: u32) -> Result<types::FileList, Error> {
-        positive("page", Some(page))?;
-        let mut call = self.client.api().list_files().page(u64::from(page));
-        if let Some(size) = positive("page_size", self.page_size)? {
-            call = call.page_size(u64::from(size));
+        let (page, page_size) = self.paging.checked(page)?;
+        let mut call = self.client.api().list_files().page(page);
+        if let Some(size) = page_size {
+            call = call.page_size(size);
         }
-        if let Some(kind) = self.kind {
+        if let Some(kind) = self.paging.kind {
             call = call.type_(types::SchemaType::from(kind).to_string());
         }
         if let Some(status) = self.status {

@@ -2,7 +2,7 @@
 
 use futures::{Stream, TryStreamExt, stream};
 
-use crate::Error;
+use crate::{DocumentKind, Error};
 
 /// What one page of a list said.
 pub(crate) struct Page<T> {
@@ -13,14 +13,44 @@ pub(crate) struct Page<T> {
     pub page_size: Option<i64>,
 }
 
+/// The options every list takes: where to start, how many per page, which kind of document.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Paging {
+    pub page: Option<u32>,
+    pub page_size: Option<u32>,
+    pub kind: Option<DocumentKind>,
+}
+
+impl Paging {
+    /// The first page to read (default 1).
+    pub fn first(&self) -> u32 {
+        self.page.unwrap_or(1)
+    }
+
+    /// `page` and the page size as the query takes them, each refused with an error naming it
+    /// when it is 0 (pages and page sizes count from 1).
+    pub fn checked(&self, page: u32) -> Result<(u64, Option<u64>), Error> {
+        let positive = |name, value: u32| match value {
+            0 => Err(Error::invalid(name, "must be at least 1")),
+            n => Ok(u64::from(n)),
+        };
+        Ok((
+            positive("page", page)?,
+            self.page_size
+                .map(|size| positive("page_size", size))
+                .transpose()?,
+        ))
+    }
+}
+
 /// A list request with its options, able to fetch any one page of its answer.
 pub(crate) trait Listing: Clone {
     /// One page, as the API answers it.
     type Answer: Into<Page<Self::Item>>;
     /// What the list lists.
     type Item;
-    /// The first page to read and the page size asked for, if any.
-    fn pages(&self) -> (u32, Option<u32>);
+    /// The options it was given.
+    fn paging(&self) -> &Paging;
     /// Reads page `page`.
     fn fetch(&self, page: u32) -> impl Future<Output = Result<Self::Answer, Error>>;
 }
@@ -31,7 +61,7 @@ pub(crate) trait Listing: Clone {
 /// else the one the server reported), or once the server's total is reached: a server that
 /// keeps answering full pages is read until it stops. An error is yielded and ends it.
 pub(crate) fn all_pages<L: Listing>(list: L) -> impl Stream<Item = Result<L::Item, Error>> {
-    let (first, asked_size) = list.pages();
+    let (first, asked_size) = (list.paging().first(), list.paging().page_size);
     stream::try_unfold(
         (Some(first), 0u64, list),
         move |(next, seen, list)| async move {
@@ -61,12 +91,4 @@ pub(crate) fn all_pages<L: Listing>(list: L) -> impl Stream<Item = Result<L::Ite
         },
     )
     .try_flatten()
-}
-
-/// `value`, refused with an error naming `name` when it is 0 (pages and page sizes count from 1).
-pub(crate) fn positive(name: &str, value: Option<u32>) -> Result<Option<u32>, Error> {
-    match value {
-        Some(0) => Err(Error::invalid(name, "must be at least 1")),
-        other => Ok(other),
-    }
 }

@@ -2,7 +2,7 @@
 
 use futures::Stream;
 
-use super::pages::{Listing, Page, all_pages, positive};
+use super::pages::{Listing, Page, Paging, all_pages};
 use crate::{Client, DocumentKind, Error, types};
 
 /// The Schemas API of a [`Client`]: `client.schemas()`.
@@ -52,9 +52,7 @@ impl<'a> Schemas<'a> {
     pub fn list(&self) -> ListSchemas<'a> {
         ListSchemas {
             client: self.client,
-            page: None,
-            page_size: None,
-            kind: None,
+            paging: Paging::default(),
         }
     }
 
@@ -174,33 +172,31 @@ impl UpdateSchema<'_> {
 #[must_use = "a list is sent by .send() or read by .into_stream()"]
 pub struct ListSchemas<'a> {
     client: &'a Client,
-    page: Option<u32>,
-    page_size: Option<u32>,
-    kind: Option<DocumentKind>,
+    paging: Paging,
 }
 
 impl<'a> ListSchemas<'a> {
     /// The page to read, from 1 (default 1).
     pub fn page(mut self, page: u32) -> Self {
-        self.page = Some(page);
+        self.paging.page = Some(page);
         self
     }
 
     /// Schemas per page (the server's default when not set).
     pub fn page_size(mut self, page_size: u32) -> Self {
-        self.page_size = Some(page_size);
+        self.paging.page_size = Some(page_size);
         self
     }
 
     /// Only schemas for this kind of document.
     pub fn kind(mut self, kind: DocumentKind) -> Self {
-        self.kind = Some(kind);
+        self.paging.kind = Some(kind);
         self
     }
 
     /// Reads one page.
     pub async fn send(self) -> Result<types::SchemaList, Error> {
-        self.fetch(self.page.unwrap_or(1)).await
+        self.fetch(self.paging.first()).await
     }
 
     /// Every schema of every page from [`page`](Self::page) on, in order, each page request
@@ -214,17 +210,17 @@ impl Listing for ListSchemas<'_> {
     type Answer = types::SchemaList;
     type Item = types::Schema;
 
-    fn pages(&self) -> (u32, Option<u32>) {
-        (self.page.unwrap_or(1), self.page_size)
+    fn paging(&self) -> &Paging {
+        &self.paging
     }
 
     async fn fetch(&self, page: u32) -> Result<types::SchemaList, Error> {
-        positive("page", Some(page))?;
-        let mut call = self.client.api().list_schemas().page(u64::from(page));
-        if let Some(size) = positive("page_size", self.page_size)? {
-            call = call.page_size(u64::from(size));
+        let (page, page_size) = self.paging.checked(page)?;
+        let mut call = self.client.api().list_schemas().page(page);
+        if let Some(size) = page_size {
+            call = call.page_size(size);
         }
-        if let Some(kind) = self.kind {
+        if let Some(kind) = self.paging.kind {
             call = call.type_(types::SchemaType::from(kind));
         }
         Ok(self.client.call(call.send()).await?.data)
