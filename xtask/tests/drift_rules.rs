@@ -349,3 +349,132 @@ fn the_bump_follows_cargo_rules_and_says_why() {
     assert_eq!((same.bump.kind, same.bump.next.clone()), (Kind::None, None));
     assert!(report::marker(&same).ends_with("bump=none next=- -->"));
 }
+
+/// The table against cargo-semver-checks and rustc: each change is applied to a copy of the
+/// workspace, the client regenerated, `cargo semver-checks check-release -p invaro` run against
+/// an unchanged copy and `cargo check -p invaro` run on the changed one; the table is written to
+/// `docs/drift-semver-agreement.md`. Needs `cargo install cargo-semver-checks --locked` and many
+/// minutes: `cargo test -p xtask --test drift_rules -- --ignored`.
+#[test]
+#[ignore = "installs nothing, but compiles the client twice per change (many minutes)"]
+fn cargo_semver_checks_agrees_with_the_report() {
+    use std::{path::Path, process::Command};
+    let root = xtask::project_root().expect("the workspace");
+    let scratch = tempfile::tempdir().expect("a temporary folder");
+    let target = std::env::var("SEMVER_TARGET_DIR")
+        .unwrap_or_else(|_| scratch.path().join("target").display().to_string());
+    let copy = |to: &Path| {
+        let status = Command::new("cp").arg("-r").arg(&root).arg(to).status();
+        assert!(status.expect("cp runs").success());
+        let _ = std::fs::remove_dir_all(to.join("target"));
+        let _ = std::fs::remove_dir_all(to.join(".git"));
+    };
+    let baseline = scratch.path().join("baseline");
+    copy(&baseline);
+    let own = own();
+    let mut rows = vec![
+        "| change | report: wire | report: Rust API (bump) | cargo-semver-checks | `invaro` compiles | agree |".to_owned(),
+        "|---|---|---|---|---|---|".to_owned(),
+    ];
+    let mut disagreements = Vec::new();
+    for case in table() {
+        let report = judged(&case, &own);
+        let mut old: Value = yaml_serde::from_str(&spec_text()).expect("YAML");
+        if let Some(base) = case.base {
+            base(&mut old);
+        }
+        let mut new = old.clone();
+        (case.mutate)(&mut new);
+        let changed = scratch.path().join("changed");
+        let _ = std::fs::remove_dir_all(&changed);
+        copy(&changed);
+        let (old_text, new_text) = (yaml(&old), yaml(&new));
+        let generate =
+            |text: &str| invaro_codegen::generate("openapi.yaml", text).expect("a client");
+        std::fs::write(baseline.join("openapi.yaml"), &old_text).unwrap();
+        std::fs::write(
+            baseline.join("client/src/generated.rs"),
+            generate(&old_text),
+        )
+        .unwrap();
+        std::fs::write(changed.join("openapi.yaml"), &new_text).unwrap();
+        std::fs::write(changed.join("client/src/generated.rs"), generate(&new_text)).unwrap();
+        let run = |args: &[&str]| {
+            let out = Command::new("nice")
+                .args(["-n", "10", "cargo"])
+                .args(args)
+                .current_dir(&changed)
+                .env("CARGO_TARGET_DIR", &target)
+                .output()
+                .expect("cargo runs");
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (out.status.success(), text)
+        };
+        let (compiles, _) = run(&["check", "-q", "-p", "invaro"]);
+        let base = baseline.display().to_string();
+        let (passed, text) = run(&[
+            "semver-checks",
+            "check-release",
+            "-p",
+            "invaro",
+            "--baseline-root",
+            &base,
+        ]);
+        let lints: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("--- failure "))
+            .map(|l| l.split(':').next().unwrap_or(l))
+            .collect();
+        let tool = if passed {
+            "no semver update required".to_owned()
+        } else if text.contains("requires new major version") {
+            format!("major: {}", lints.join(", "))
+        } else if text.contains("requires new minor version") {
+            format!("minor: {}", lints.join(", "))
+        } else {
+            let line = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            format!("did not run: {}", line.trim())
+        };
+        let tool_breaks = tool.starts_with("major") || !compiles;
+        let breaks = report.breaks();
+        let agree = if breaks.rust_api == tool_breaks {
+            "yes".to_owned()
+        } else if case.name.starts_with("required query parameter") {
+            "by design: it compiles, `.send()` fails at run time".to_owned()
+        } else {
+            disagreements.push(case.name);
+            "**no**".to_owned()
+        };
+        let yes = |b: bool| if b { "breaking" } else { "ok" };
+        rows.push(format!(
+            "| {} | {} | {} ({}) | {} | {} | {} |",
+            case.name,
+            yes(breaks.wire),
+            yes(breaks.rust_api),
+            report.bump.kind,
+            tool,
+            if compiles { "yes" } else { "no" },
+            agree
+        ));
+        eprintln!("{}", rows.last().unwrap());
+    }
+    let doc = root.join("docs/drift-semver-agreement.md");
+    let old = std::fs::read_to_string(&doc).unwrap_or_default();
+    let head = old
+        .split("<!-- table -->")
+        .next()
+        .filter(|h| !h.is_empty())
+        .unwrap_or("# Drift report and cargo-semver-checks\n\n")
+        .to_owned();
+    std::fs::create_dir_all(doc.parent().unwrap()).unwrap();
+    std::fs::write(&doc, format!("{head}<!-- table -->\n{}\n", rows.join("\n"))).unwrap();
+    assert!(disagreements.is_empty(), "disagreements: {disagreements:?}");
+}
