@@ -59,6 +59,9 @@ const UNREADABLE: Label = (
 const ISSUE_TITLE: &str = "Drift check: the upstream API docs cannot be read";
 /// GitHub refuses bodies over 65,536 characters; the report is cut below that.
 const MAX_BODY: usize = 60_000;
+/// In the message of every commit this command makes: a branch tip without it was pushed by
+/// someone else.
+const SIGNATURE: &str = "Written by `cargo xtask drift-pr`";
 /// The exit status the sync's contract gives to an upstream or parse failure.
 const UPSTREAM_FAILURE: u8 = 3;
 
@@ -605,6 +608,19 @@ impl Git<'_> {
             let theirs = match self.remote_branch(&args.remote, &args.branch)? {
                 Some(_) => {
                     self.run(&["fetch", "--quiet", "--no-tags", &args.remote, &args.branch])?;
+                    // A force-push would drop what a maintainer pushed to the branch (fixes of
+                    // the hand-written layer, say).
+                    let tip = self.run(&["log", "-1", "--format=%B", "FETCH_HEAD"])?;
+                    if !tip.contains(SIGNATURE) {
+                        return Err(format!(
+                            "{remote}/{branch} has commits this command did not make; it is not \
+                             overwritten. Merge or close its pull request, or delete the branch, \
+                             and the next run remakes it from {base}",
+                            remote = args.remote,
+                            branch = args.branch,
+                            base = args.base
+                        ));
+                    }
                     Some(self.run(&["rev-parse", "FETCH_HEAD^{tree}"])?)
                 }
                 None => None,
@@ -627,8 +643,8 @@ impl Git<'_> {
         add.extend(SYNCED);
         self.run(&add)?;
         let message = format!(
-            "{subject}\n\nWritten by `cargo xtask drift-pr`: openapi.yaml, the vendored pages \
-             and the generated client as `cargo xtask sync` made them from the upstream docs."
+            "{subject}\n\n{SIGNATURE}: openapi.yaml, the vendored pages and the generated \
+             client as `cargo xtask sync` made them from the upstream docs."
         );
         // A runner has no identity configured; one set by the user or the environment wins.
         let mut commit = Vec::new();
