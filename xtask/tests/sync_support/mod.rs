@@ -295,7 +295,7 @@ pub fn docs_site() -> String {
     ])
 }
 
-/// A throwaway copy of what the sync reads and writes (`openapi.yaml`, `spec/`, the snapshot),
+/// A throwaway copy of what the sync reads and writes (`openapi.yaml`, `spec/`, `client/src`),
 /// with the root `Cargo.toml` that makes it a workspace root.
 pub struct Workspace {
     dir: tempfile::TempDir,
@@ -309,12 +309,9 @@ impl Workspace {
         copy_tree(&real.join("spec"), &dir.path().join("spec"));
         fs::copy(real.join("openapi.yaml"), dir.path().join("openapi.yaml")).expect("copy spec");
         fs::copy(real.join("Cargo.toml"), dir.path().join("Cargo.toml")).expect("copy manifest");
-        fs::create_dir_all(dir.path().join("client/src")).expect("client folder");
-        fs::copy(
-            real.join("client/src/generated.rs"),
-            dir.path().join("client/src/generated.rs"),
-        )
-        .expect("copy snapshot");
+        // The whole client source: the snapshot, and the hand-written files whose use of the
+        // generated items the report judges.
+        copy_tree(&real.join("client/src"), &dir.path().join("client/src"));
         Workspace { dir }
     }
 
