@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod codegen;
+pub mod drift_pr;
 pub mod files;
 pub mod sync;
 

@@ -3,7 +3,7 @@
 use std::{process::ExitCode, time::Duration};
 
 use clap::{Parser, Subcommand};
-use xtask::{bench, codegen, project_root, sync};
+use xtask::{bench, codegen, drift_pr, project_root, sync};
 
 #[derive(Parser)]
 #[command(about = "Developer commands of the invaro workspace")]
@@ -64,10 +64,17 @@ enum Command {
     /// Measure the SDK against plain reqwest, hyper and serde_json; print a Markdown table and
     /// write target/bench/report.json.
     Bench(bench::Args),
+    /// The scheduled drift check: run the live sync, then open, edit or close the one drift pull
+    /// request, or open the one issue saying the upstream cannot be read (needs `git` and `gh`).
+    DriftPr(drift_pr::Args),
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse().command) {
+    let command = Cli::parse().command;
+    if let Command::DriftPr(args) = &command {
+        return drift_pr::run(args);
+    }
+    match run(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("error: {}", failure.message());
@@ -109,5 +116,6 @@ fn run(command: Command) -> Result<(), sync::Failure> {
             sync::run(&sync::Paths::under(&root), &options)
         }
         Command::Bench(args) => bench::run(&args).map_err(other),
+        Command::DriftPr(_) => unreachable!("drift-pr sets its own exit status in main"),
     }
 }
