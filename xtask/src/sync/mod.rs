@@ -7,6 +7,7 @@
 //! [`build`] is the pipeline over texts; [`run`] is the command around it (files, network,
 //! snapshot).
 
+pub mod dialect;
 pub mod extract;
 pub mod http;
 pub mod merge;
