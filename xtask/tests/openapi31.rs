@@ -1,0 +1,558 @@
+//! The sync reading docs written in OpenAPI 3.1, as FastAPI writes them: the same API gives the
+//! same `openapi.yaml` as its 3.0 pages, a new operation lands in 3.0.3 form, what 3.0 cannot
+//! express is refused without touching a file, and JSON fences read like YAML ones.
+
+mod sync_support;
+
+use std::{
+    fs,
+    process::{Command, Output},
+};
+
+use serde_json::{Map, Value, json};
+use sync_support::{Workspace, page, root, serve};
+use xtask::sync::{
+    self,
+    source::{Kind, Material},
+};
+
+/// The vendored page the committed `openapi.yaml` is built from.
+const VENDORED: &str = "spec/upstream/get-general-status.md";
+
+/// An operation the committed spec does not have, in OpenAPI 3.0.3, with the constructs FastAPI
+/// writes differently in 3.1: nullable `$ref`s, a described `$ref`, nullable values, a one-value
+/// enum, an exclusive bound, examples.
+const THINGS_30: &str = "openapi: 3.0.3
+info:
+  title: Invaro Document Processing API
+  version: 1.0.0
+servers:
+  - url: https://api.invaro.ai/api/v1
+paths:
+  /api/v1/things/{thing_id}:
+    get:
+      summary: Get a thing
+      operationId: getThing
+      parameters:
+        - name: thing_id
+          in: path
+          required: true
+          schema:
+            type: string
+      responses:
+        '200':
+          description: The thing.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Thing'
+components:
+  schemas:
+    Owner:
+      type: object
+      required:
+        - name
+      properties:
+        name:
+          type: string
+          example: Ada
+    Thing:
+      type: object
+      required:
+        - id
+        - kind
+      properties:
+        id:
+          type: string
+          example: thing_1
+        kind:
+          type: string
+          enum:
+            - thing
+        size:
+          type: integer
+          minimum: 0
+          exclusiveMinimum: true
+          maximum: 100
+        owner:
+          allOf:
+            - $ref: '#/components/schemas/Owner'
+          nullable: true
+          description: Who owns it, if anyone.
+        maker:
+          allOf:
+            - $ref: '#/components/schemas/Owner'
+          description: Who made it.
+        note:
+          type: string
+          nullable: true
+        labels:
+          type: object
+          additionalProperties:
+            type: string
+          nullable: true
+          description: Free labels.
+        expires_at:
+          type: string
+          format: date-time
+          nullable: true
+          description: When it expires.
+";
+
+fn yaml(text: &str) -> Value {
+    yaml_serde::from_str(text).expect("valid YAML")
+}
+
+/// `job_id` as pydantic titles it: `Job Id`.
+fn title_case(name: &str) -> String {
+    name.split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first
+                    .to_uppercase()
+                    .chain(chars.flat_map(char::to_lowercase))
+                    .collect()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `doc`, an OpenAPI 3.0 document, as FastAPI writes the same API in 3.1: nullable values as a
+/// type list and as `anyOf` with a null branch (in turns), nullable `$ref`s as `anyOf`,
+/// described `$ref`s with their siblings, `examples`, `const`, numeric exclusive bounds,
+/// `contentMediaType` for binary strings, and a `title` on every schema, property and
+/// parameter.
+fn fastapi_31(doc: &Value) -> Value {
+    let mut doc = doc.clone();
+    doc["openapi"] = json!("3.1.0");
+    let mut turn = 0;
+    document(&mut doc, false, &mut turn);
+    doc
+}
+
+fn document(value: &mut Value, in_response: bool, turn: &mut usize) {
+    match value {
+        Value::Object(map) => {
+            let name = map.get("name").and_then(Value::as_str).map(title_case);
+            for (key, child) in map.iter_mut() {
+                match key.as_str() {
+                    "schema" => {
+                        let title = if in_response {
+                            Some("Response Get General Job Status Parse  Job Id  Get".to_owned())
+                        } else {
+                            name.clone()
+                        };
+                        schema(child, title, turn);
+                    }
+                    "schemas" => {
+                        for (name, s) in child.as_object_mut().expect("a map") {
+                            schema(s, Some(name.clone()), turn);
+                        }
+                    }
+                    _ => document(child, in_response || key == "responses", turn),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| document(item, in_response, turn)),
+        _ => {}
+    }
+}
+
+const ANNOTATIONS: &[&str] = &["title", "description", "default", "example", "examples"];
+
+fn schema(value: &mut Value, title: Option<String>, turn: &mut usize) {
+    let Value::Object(map) = value else { return };
+    if let Some(Value::Object(properties)) = map.get_mut("properties") {
+        for (name, p) in properties.iter_mut() {
+            schema(p, Some(title_case(name)), turn);
+        }
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(child) = map.get_mut(key) {
+            schema(child, None, turn);
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(Value::Array(branches)) = map.get_mut(key) {
+            branches.iter_mut().for_each(|b| schema(b, None, turn));
+        }
+    }
+    if let Some(example) = map.get("example").cloned() {
+        replace(map, "example", vec![("examples", json!([example]))]);
+    }
+    if let Some(Value::Array(values)) = map.get("enum").cloned()
+        && values.len() == 1
+    {
+        replace(map, "enum", vec![("const", values[0].clone())]);
+    }
+    if map.get("format") == Some(&json!("binary")) {
+        replace(
+            map,
+            "format",
+            vec![("contentMediaType", json!("application/octet-stream"))],
+        );
+    }
+    if map.get("exclusiveMinimum") == Some(&json!(true)) {
+        let bound = map.shift_remove("minimum").expect("a minimum");
+        replace(map, "exclusiveMinimum", vec![("exclusiveMinimum", bound)]);
+    }
+    let single_ref = match map.get("allOf") {
+        Some(Value::Array(all)) if all.len() == 1 && all[0].get("$ref").is_some() => {
+            Some(all[0].clone())
+        }
+        _ => None,
+    };
+    if map.shift_remove("nullable") == Some(json!(true)) {
+        let annotations: Map<String, Value> = map
+            .iter()
+            .filter(|(k, _)| ANNOTATIONS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let branch = match single_ref {
+            Some(reference) => reference,
+            None if turn.is_multiple_of(2) && map.contains_key("type") => {
+                let t = map["type"].clone();
+                map.insert("type".into(), json!([t, "null"]));
+                Value::Null
+            }
+            None => Value::Object(
+                map.iter()
+                    .filter(|(k, _)| !ANNOTATIONS.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+        };
+        *turn += 1;
+        if !branch.is_null() {
+            let mut written = Map::new();
+            written.insert("anyOf".into(), json!([branch, {"type": "null"}]));
+            written.extend(annotations);
+            *map = written;
+        }
+    } else if let Some(reference) = single_ref {
+        let entries = vec![("$ref", reference["$ref"].clone())];
+        replace(map, "allOf", entries);
+    }
+    if let Some(title) = title
+        && !(map.len() == 1 && map.contains_key("$ref"))
+    {
+        map.insert("title".into(), json!(title));
+    }
+}
+
+fn replace(map: &mut Map<String, Value>, key: &str, entries: Vec<(&str, Value)>) {
+    let mut entries = Some(entries);
+    *map = std::mem::take(map)
+        .into_iter()
+        .flat_map(|(k, v)| match k == key {
+            true => entries
+                .take()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+            false => vec![(k, v)],
+        })
+        .collect();
+}
+
+/// The page `text` with the body of its first fenced `yaml` block replaced by `body`, fenced
+/// as `lang`.
+fn refence(text: &str, lang: &str, body: &str) -> String {
+    let open = text.find("````yaml").expect("a fenced yaml block");
+    let head_end = open + text[open..].find('\n').expect("a fence line");
+    let close = head_end + text[head_end..].find("\n````").expect("a closing fence");
+    let info = &text[open + "````yaml".len()..head_end];
+    format!(
+        "{}````{lang}{info}\n{body}{}",
+        &text[..open],
+        &text[close + 1..]
+    )
+}
+
+/// The fragment of a page, read as the sync reads it.
+fn fragment_of(text: &str) -> Value {
+    let open = text.find("````yaml").expect("a fenced yaml block");
+    let start = open + text[open..].find('\n').expect("a fence line") + 1;
+    let end = start + text[start..].find("````").expect("a closing fence");
+    yaml(&text[start..end])
+}
+
+/// The vendored page as FastAPI's 3.1 would write it, in a YAML or a JSON fence.
+fn vendored_31(json_fence: bool) -> String {
+    let text = fs::read_to_string(root().join(VENDORED)).expect("the vendored page");
+    let doc = fastapi_31(&fragment_of(&text));
+    if json_fence {
+        let body = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+        refence(&text, "json", &body)
+    } else {
+        refence(&text, "yaml", &yaml_serde::to_string(&doc).unwrap())
+    }
+}
+
+fn things_page(version: &str) -> String {
+    let doc = yaml(THINGS_30);
+    let doc = if version == "3.1" {
+        fastapi_31(&doc)
+    } else {
+        doc
+    };
+    let body = yaml_serde::to_string(&doc).unwrap();
+    page("Get a thing", "GET /api/v1/things/{thing_id}", &body)
+}
+
+fn material(location: &str, text: String) -> Material {
+    Material {
+        source: location.into(),
+        location: Some(location.into()),
+        kind: Kind::Page,
+        text,
+        vendored_as: None,
+    }
+}
+
+fn overlay() -> String {
+    fs::read_to_string(root().join("spec/overlay.yaml")).expect("the overlay")
+}
+
+fn build(materials: &[Material]) -> sync::Outcome {
+    sync::build(materials, "spec/overlay.yaml", &overlay(), None).expect("the pipeline runs")
+}
+
+fn xtask_sync(workspace: &Workspace, args: &[&str]) -> Output {
+    let root = workspace.path().to_str().expect("a UTF-8 temporary path");
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["sync", "--root", root])
+        .args(args)
+        .output()
+        .expect("the xtask binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_rewrite_used_here_writes_every_construct_the_issue_names() {
+    let written = serde_json::to_string(&fastapi_31(&yaml(THINGS_30))).unwrap();
+    for construct in [
+        r#""type":["object","null"]"#,
+        r#""anyOf":[{"type":"string"},{"type":"null"}]"#,
+        r##""anyOf":[{"$ref":"#/components/schemas/Owner"},{"type":"null"}]"##,
+        r#""anyOf":[{"type":"string","format":"date-time"},{"type":"null"}],"description":"When it expires.""#,
+        r##""$ref":"#/components/schemas/Owner","description":"Who made it.""##,
+        r#""examples":["Ada"]"#,
+        r#""const":"thing""#,
+        r#""exclusiveMinimum":0"#,
+        r#""title":"Thing Id""#,
+        r#""title":"Owner""#,
+    ] {
+        assert!(written.contains(construct), "{construct} in {written}");
+    }
+    let page = vendored_31(false);
+    for construct in [
+        "title: Response Get General Job Status",
+        "title: Job Id",
+        "examples:",
+        "openapi: 3.1.0",
+    ] {
+        assert!(page.contains(construct), "{construct} in {page}");
+    }
+}
+
+#[test]
+fn the_same_api_written_in_3_1_gives_the_same_spec_as_its_3_0_pages() {
+    let spec_30 = build(&[
+        material(
+            "https://docs.test/status.md",
+            fs::read_to_string(root().join(VENDORED)).unwrap(),
+        ),
+        material("https://docs.test/things.md", things_page("3.0")),
+    ]);
+    let spec_31 = build(&[
+        material("https://docs.test/status.md", vendored_31(false)),
+        material("https://docs.test/things.md", things_page("3.1")),
+    ]);
+    assert_eq!(spec_31.spec, spec_30.spec);
+    // The committed spec is what the vendored page alone gives, in 3.0 and in 3.1.
+    let committed = fs::read_to_string(root().join("openapi.yaml")).unwrap();
+    assert_eq!(
+        build(&[material("https://docs.test/status.md", vendored_31(false))]).spec,
+        committed
+    );
+
+    // The new operation is in 3.0.3 form.
+    let doc = yaml(&spec_31.spec);
+    assert_eq!(doc["openapi"], "3.0.3");
+    let thing = &doc["components"]["schemas"]["Thing"];
+    assert_eq!(thing, &yaml(THINGS_30)["components"]["schemas"]["Thing"]);
+    assert_eq!(
+        thing["properties"]["owner"],
+        json!({"allOf": [{"$ref": "#/components/schemas/Owner"}], "nullable": true, "description": "Who owns it, if anyone."})
+    );
+    assert!(
+        !spec_31.spec.contains("title: Thing"),
+        "FastAPI's titles are left out"
+    );
+
+    // The generator sees the same types: no type named after a title.
+    let code = invaro_codegen::generate("openapi.yaml", &spec_31.spec).expect("a client");
+    assert!(
+        code.contains("pub struct Thing {"),
+        "the component keeps its name"
+    );
+    assert!(
+        code.contains("pub enum ThingKind {"),
+        "the inline enum is named by its place"
+    );
+    assert!(!code.contains("pub enum Kind {"), "not by FastAPI's title");
+    assert!(code.contains("get_thing"), "the operation is a method");
+}
+
+#[test]
+fn a_json_fragment_page_reads_like_its_yaml_twin() {
+    let as_yaml = build(&[material("https://docs.test/status.md", vendored_31(false))]);
+    let as_json = build(&[material("https://docs.test/status.md", vendored_31(true))]);
+    assert!(
+        vendored_31(true)
+            .contains("````json GET /api/v1/parse/{job_id}\n{\n  \"openapi\": \"3.1.0\"")
+    );
+    assert_eq!(as_json.spec, as_yaml.spec);
+    assert_eq!(as_json.report, as_yaml.report);
+}
+
+/// A docs site serving the given pages under an `llms.txt` listing them, in order.
+fn site(pages: &[(&str, String)]) -> String {
+    let index: String = pages
+        .iter()
+        .map(|(path, _)| format!("- [{path}]({path})\n"))
+        .collect();
+    let mut served = vec![("/llms.txt", format!("# Docs\n\n{index}"))];
+    served.extend(pages.iter().map(|(path, text)| (*path, text.clone())));
+    serve(&served) + "/llms.txt"
+}
+
+#[test]
+fn a_3_1_site_saying_what_main_says_is_no_drift_and_syncs_to_the_same_files() {
+    let workspace = Workspace::copy();
+    let index = site(&[("/api/status.md", vendored_31(false))]);
+    let before = workspace.files();
+
+    let check = xtask_sync(&workspace, &["--check", "--from", &index]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    assert!(workspace.files() == before, "--check writes nothing");
+
+    let synced = xtask_sync(&workspace, &["--from", &index]);
+    assert_eq!(synced.status.code(), Some(0), "{}", text(&synced.stderr));
+    for file in ["openapi.yaml", "client/src/generated.rs"] {
+        assert!(
+            workspace.read(file) == text(&before[&std::path::PathBuf::from(file)]),
+            "{file} changed"
+        );
+    }
+    assert!(
+        workspace
+            .read("spec/upstream/api-status.md")
+            .contains("openapi: 3.1.0"),
+        "the 3.1 page is vendored as read"
+    );
+    // Offline, the vendored 3.1 page gives the same spec again.
+    let offline = xtask_sync(&workspace, &["--check", "--offline"]);
+    assert_eq!(offline.status.code(), Some(0), "{}", text(&offline.stderr));
+}
+
+#[test]
+fn a_new_operation_on_a_3_1_site_lands_in_3_0_3_form_with_its_client_code() {
+    let workspace = Workspace::copy();
+    let index = site(&[
+        ("/api/status.md", vendored_31(false)),
+        ("/api/things.md", things_page("3.1")),
+    ]);
+    let synced = xtask_sync(&workspace, &["--from", &index]);
+    assert_eq!(synced.status.code(), Some(0), "{}", text(&synced.stderr));
+    let expected = build(&[
+        material("s", fs::read_to_string(root().join(VENDORED)).unwrap()),
+        material("t", things_page("3.0")),
+    ]);
+    assert_eq!(workspace.read("openapi.yaml"), expected.spec);
+    let code = workspace.read("client/src/generated.rs");
+    assert_eq!(
+        code,
+        invaro_codegen::generate("openapi.yaml", &expected.spec).unwrap(),
+        "the snapshot is the client of the new spec"
+    );
+    assert!(code.contains("pub struct Thing {") && code.contains("pub struct Owner {"));
+}
+
+/// Pages with a construct 3.0 cannot express, the place the error names, and the construct.
+fn refused_cases() -> Vec<(&'static str, Value, &'static str, &'static str)> {
+    vec![
+        (
+            "prefix-items",
+            json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]}),
+            "/prefixItems",
+            "`prefixItems`",
+        ),
+        (
+            "if-then",
+            json!({"type": "object", "if": {"required": ["a"]}, "then": {"required": ["b"]}}),
+            "/if",
+            "`if`",
+        ),
+        (
+            "dependent-schemas",
+            json!({"type": "object", "dependentSchemas": {"a": {"required": ["b"]}}}),
+            "/dependentSchemas",
+            "`dependentSchemas`",
+        ),
+        (
+            "two-types",
+            json!({"type": ["string", "integer"]}),
+            "/type",
+            "the type list `type: [\"string\",\"integer\"]`",
+        ),
+        (
+            "unevaluated",
+            json!({"type": "object", "unevaluatedProperties": false}),
+            "/unevaluatedProperties",
+            "`unevaluatedProperties`",
+        ),
+    ]
+}
+
+#[test]
+fn what_3_0_cannot_express_is_refused_naming_page_place_and_construct_and_nothing_changes() {
+    let cases = refused_cases();
+    let pages: Vec<(String, String)> = cases
+        .iter()
+        .map(|(name, schema, _, _)| {
+            let mut doc = fastapi_31(&yaml(THINGS_30));
+            doc["components"]["schemas"]["Thing"]["properties"]["size"] = schema.clone();
+            let body = yaml_serde::to_string(&doc).unwrap();
+            (format!("/bad/{name}.md"), page("Bad", "GET /x", &body))
+        })
+        .collect();
+    let served: Vec<(&str, String)> = pages.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+    let base = serve(&served);
+    let workspace = Workspace::copy();
+    let before = workspace.files();
+    for (name, _, place, construct) in cases {
+        let url = format!("{base}/bad/{name}.md");
+        let output = xtask_sync(&workspace, &["--from", &url]);
+        let message = text(&output.stderr);
+        assert!(!output.status.success(), "{name}: {message}");
+        assert_eq!(message.lines().count(), 1, "one error: {message}");
+        let expected = format!(
+            "{url}: #/components/schemas/Thing/properties/size{place}: {construct} cannot be converted"
+        );
+        assert!(
+            message.contains(&expected),
+            "expected {expected:?} in {message}"
+        );
+        assert!(workspace.files() == before, "{name}: files changed");
+    }
+}
