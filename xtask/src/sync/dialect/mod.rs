@@ -13,14 +13,16 @@ mod schema;
 
 use serde_json::{Map, Value};
 
-use super::merge::METHODS;
 use place::{Log, Place};
 use schema::Named;
 
-pub use place::Conversion;
+pub use place::{Conversion, once};
 
 /// The version every converted document declares.
 pub const TARGET: &str = "3.0.3";
+
+/// The fields of a Path Item Object that are not operations.
+const PATH_ITEM_FIELDS: &[&str] = &["$ref", "summary", "description", "servers", "parameters"];
 
 /// Whether `doc` declares OpenAPI 3.1.x.
 pub fn is_openapi_31(doc: &Value) -> bool {
@@ -70,6 +72,7 @@ pub fn to_openapi_30(page: &str, mut doc: Value) -> Result<(Value, Vec<Conversio
                 log.derived_titles
             ),
             to: "left out: the generator would name types after them".into(),
+            also_on: 0,
         });
     }
     if log.null_defaults > 0 {
@@ -81,6 +84,7 @@ pub fn to_openapi_30(page: &str, mut doc: Value) -> Result<(Value, Vec<Conversio
                 log.null_defaults
             ),
             to: "left out: a nullable value left out is null already".into(),
+            also_on: 0,
         });
     }
     Ok((doc, conversions))
@@ -171,8 +175,12 @@ fn path_item(item: &mut Value, at: &Place, log: &mut Log) -> Result<(), String> 
         return Ok(());
     };
     parameters(item, at, log)?;
-    for method in METHODS {
-        if let Some(Value::Object(op)) = item.get_mut(method) {
+    // Every other field of a path item is an operation, named by its method.
+    for (method, op) in item.iter_mut() {
+        if let Value::Object(op) = op
+            && !PATH_ITEM_FIELDS.contains(&method.as_str())
+            && !method.starts_with("x-")
+        {
             operation(op, &at.join(method), log)?;
         }
     }

@@ -15,6 +15,29 @@ pub struct Conversion {
     pub from: String,
     /// What `openapi.yaml` holds instead.
     pub to: String,
+    /// On how many later pages the same conversion was made at the same place (see [`once`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub also_on: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// `conversions` with each (place, from, to) listed once, on the first page that has it; the
+/// pages repeating it (docs pages repeat their shared components) are counted in `also_on`.
+pub fn once(conversions: Vec<Conversion>) -> Vec<Conversion> {
+    let mut listed: Vec<Conversion> = Vec::new();
+    for conversion in conversions {
+        match listed.iter_mut().find(|c| {
+            c.place == conversion.place && c.from == conversion.from && c.to == conversion.to
+        }) {
+            Some(first) if first.page != conversion.page => first.also_on += 1,
+            Some(_) => {}
+            None => listed.push(conversion),
+        }
+    }
+    listed
 }
 
 /// A place in a document: a JSON pointer (RFC 6901), `#` for the root.
@@ -78,6 +101,7 @@ impl Log {
             place: at.to_string(),
             from: from.into(),
             to: to.into(),
+            also_on: 0,
         });
     }
 
@@ -131,6 +155,26 @@ mod tests {
             .join("a~b")
             .index(2);
         assert_eq!(at.to_string(), "#/paths/~1jobs~1{id}/a~0b/2");
+    }
+
+    #[test]
+    fn a_conversion_repeated_on_later_pages_is_listed_once_and_counted() {
+        let note = |page: &str, place: &str| Conversion {
+            page: page.into(),
+            place: place.into(),
+            from: "a".into(),
+            to: "b".into(),
+            also_on: 0,
+        };
+        let listed = once(vec![
+            note("p1", "#/x"),
+            note("p2", "#/x"),
+            note("p2", "#/y"),
+            note("p3", "#/x"),
+        ]);
+        assert_eq!(listed.len(), 2);
+        assert_eq!((listed[0].page.as_str(), listed[0].also_on), ("p1", 2));
+        assert_eq!((listed[1].page.as_str(), listed[1].also_on), ("p2", 0));
     }
 
     #[test]
