@@ -102,10 +102,15 @@ pub fn convert(schema: &mut Value, at: &Place, named: Named, log: &mut Log) -> R
             ));
         }
     };
+    // First, so that a branch merged into its schema is checked like the rest of it; again
+    // while a merged branch brings null branches of its own.
+    let mut nullable = false;
+    while null_branches(map, at, log)? {
+        nullable = true;
+    }
     refuse_unsupported(map, at, log)?;
     pattern_properties(map, at, log)?;
     annotations(map, at, named, log);
-    let mut nullable = null_branches(map, at, log)?;
     children(map, at, log)?;
     nullable |= type_list(map, at, log)?;
     examples(map, at, log);
@@ -817,6 +822,21 @@ mod tests {
     }
 
     #[test]
+    fn a_merged_branch_is_checked_and_converted_like_the_rest() {
+        let error = run(json!({"anyOf": [{"prefixItems": []}, {"type": "null"}]})).unwrap_err();
+        assert!(
+            error.contains("Thing/prefixItems: `prefixItems`"),
+            "{error}"
+        );
+        let nested =
+            json!({"anyOf": [{"anyOf": [{"type": "string"}, {"type": "null"}]}, {"type": "null"}]});
+        assert_eq!(
+            converted(nested),
+            json!({"type": "string", "nullable": true})
+        );
+    }
+
+    #[test]
     fn true_is_the_empty_schema_and_false_is_refused() {
         assert_eq!(
             converted(
@@ -936,6 +956,136 @@ mod tests {
             let expected = format!("page.md: #/components/schemas/Thing{place}: {construct}");
             assert!(error.starts_with(&expected), "{expected}\n{error}");
             assert!(error.contains("3.0"), "{error}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    use super::*;
+
+    const KEYWORDS: &[&str] = &[
+        "type",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "items",
+        "properties",
+        "additionalProperties",
+        "examples",
+        "example",
+        "const",
+        "enum",
+        "exclusiveMinimum",
+        "minimum",
+        "maximum",
+        "exclusiveMaximum",
+        "$ref",
+        "description",
+        "title",
+        "nullable",
+        "contentMediaType",
+        "contentEncoding",
+        "format",
+        "default",
+        "not",
+        "prefixItems",
+        "patternProperties",
+    ];
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-3i64..4).prop_map(|n| json!(n)),
+            prop::sample::select(vec![
+                "string",
+                "null",
+                "integer",
+                "object",
+                "binary",
+                "base64",
+                "image/png",
+                "#/components/schemas/X",
+                ".*",
+            ])
+            .prop_map(|s| json!(s)),
+        ]
+    }
+
+    /// Schema-like trees: maps of keywords, lists, and leaves.
+    fn tree() -> impl Strategy<Value = Value> {
+        leaf().prop_recursive(5, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(KEYWORDS.to_vec()), inner), 0..6)
+                    .prop_map(|entries| {
+                        Value::Object(
+                            entries
+                                .into_iter()
+                                .map(|(k, v)| (k.to_owned(), v))
+                                .collect::<Map<String, Value>>(),
+                        )
+                    }),
+            ]
+        })
+    }
+
+    /// Panics where a schema (and the schemas inside it) still says something only 3.1 says.
+    fn assert_30(schema: &Value) {
+        let Value::Object(map) = schema else {
+            assert!(!schema.is_boolean() || schema == &json!(true) || schema == &json!(false));
+            return;
+        };
+        assert!(
+            !map.get("type").is_some_and(|t| t.is_array() || t == "null"),
+            "{schema}"
+        );
+        for gone in [
+            "const",
+            "contentMediaType",
+            "contentEncoding",
+            "prefixItems",
+            "patternProperties",
+        ] {
+            assert!(!map.contains_key(gone), "{gone} in {schema}");
+        }
+        assert!(
+            !map.get("examples").is_some_and(Value::is_array),
+            "{schema}"
+        );
+        for bound in ["exclusiveMinimum", "exclusiveMaximum"] {
+            assert!(!map.get(bound).is_some_and(Value::is_number), "{schema}");
+        }
+        assert!(!map.contains_key("$ref") || map.len() == 1, "{schema}");
+        if let Some(Value::Object(properties)) = map.get("properties") {
+            properties.values().for_each(assert_30);
+        }
+        for key in ["items", "not", "additionalProperties"] {
+            if let Some(child @ Value::Object(_)) = map.get(key) {
+                assert_30(child);
+            }
+        }
+        for key in ["allOf", "anyOf", "oneOf"] {
+            if let Some(Value::Array(branches)) = map.get(key) {
+                branches.iter().for_each(assert_30);
+                assert!(!branches.iter().any(is_null), "{schema}");
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_schema_converts_to_3_0_or_is_refused_without_a_panic(schema in tree()) {
+            let mut log = Log::new("p");
+            let mut converted = schema.clone();
+            match convert(&mut converted, &Place::root(), Named::By("x"), &mut log) {
+                Ok(()) => assert_30(&converted),
+                Err(error) => prop_assert!(error.starts_with("p: #"), "{}", error),
+            }
         }
     }
 }
