@@ -151,6 +151,8 @@ fn document(value: &mut Value, in_response: bool, turn: &mut usize) {
                             schema(s, Some(name.clone()), turn);
                         }
                     }
+                    // FastAPI writes response headers as given: no titles.
+                    "headers" => document(child, false, turn),
                     _ => document(child, in_response || key == "responses", turn),
                 }
             }
@@ -411,6 +413,37 @@ fn the_same_api_written_in_3_1_gives_the_same_spec_as_its_3_0_pages() {
     );
     assert!(!code.contains("pub enum Kind {"), "not by FastAPI's title");
     assert!(code.contains("get_thing"), "the operation is a method");
+}
+
+#[test]
+fn the_whole_committed_spec_written_in_3_1_as_a_json_document_gives_itself() {
+    let committed = fs::read_to_string(root().join("openapi.yaml")).unwrap();
+    let written = serde_json::to_string_pretty(&fastapi_31(&yaml(&committed))).unwrap();
+    for construct in [
+        "\"contentMediaType\"",
+        "\"null\"",
+        "\"examples\"",
+        "\"title\": \"Job Id\"",
+    ] {
+        assert!(written.contains(construct), "{construct}");
+    }
+    let document = |text: String| Material {
+        source: "openapi.json".into(),
+        location: Some("https://docs.test/openapi.json".into()),
+        kind: Kind::Document,
+        text,
+        vendored_as: None,
+    };
+    let from_30 = build(&[document(committed.clone())]);
+    let from_31 = build(&[document(written)]);
+    if from_31.spec != from_30.spec {
+        let diff = similar::TextDiff::from_lines(&from_30.spec, &from_31.spec);
+        panic!("{}", diff.unified_diff().header("from 3.0", "from 3.1"));
+    }
+    assert_eq!(
+        from_31.spec, committed,
+        "the overlay applies to its own result unchanged"
+    );
 }
 
 #[test]
