@@ -380,6 +380,55 @@ fn the_same_api_written_in_3_1_gives_the_same_spec_as_its_3_0_pages() {
         material("https://docs.test/things.md", things_page("3.1")),
     ]);
     assert_eq!(spec_31.spec, spec_30.spec);
+    // The conversions are listed, once each, apart from the drift, which is the same.
+    let mut without_conversions = spec_31.report.clone();
+    without_conversions.conversions.clear();
+    assert_eq!(without_conversions, spec_30.report);
+    assert!(spec_30.report.conversions.is_empty());
+    let listed = |place: &str| {
+        spec_31
+            .report
+            .conversions
+            .iter()
+            .filter(|c| c.place == place)
+            .map(|c| (c.page.as_str(), c.from.as_str(), c.to.as_str(), c.also_on))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        listed("#/openapi"),
+        [(
+            "https://docs.test/status.md",
+            "`openapi: 3.1.0`",
+            "`openapi: 3.0.3`",
+            1
+        )],
+        "the version, once, on the first page and counted on the second"
+    );
+    assert_eq!(
+        listed("#/components/schemas/Thing/properties/owner/anyOf"),
+        [(
+            "https://docs.test/things.md",
+            "`anyOf` with a `{type: 'null'}` branch",
+            "`allOf: [$ref]` + `nullable: true`",
+            0
+        )]
+    );
+    assert_eq!(
+        listed("#/components/schemas/Thing/properties/kind/const").len(),
+        1
+    );
+    assert_eq!(
+        listed("#/components/schemas/Thing/properties/size/exclusiveMinimum").len(),
+        1
+    );
+    assert_eq!(
+        listed("#/components/schemas/Thing/properties/labels/type").len(),
+        1
+    );
+    assert_eq!(
+        listed("#/components/schemas/Thing/properties/maker/$ref").len(),
+        1
+    );
     // The committed spec is what the vendored page alone gives, in 3.0 and in 3.1.
     let committed = fs::read_to_string(root().join("openapi.yaml")).unwrap();
     assert_eq!(
@@ -478,6 +527,23 @@ fn a_3_1_site_saying_what_main_says_is_no_drift_and_syncs_to_the_same_files() {
     let check = xtask_sync(&workspace, &["--check", "--from", &index]);
     assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
     assert!(workspace.files() == before, "--check writes nothing");
+    let report = text(&check.stdout);
+    assert!(report.contains("No drift"), "{report}");
+    assert!(
+        report.contains("OpenAPI 3.1 read as 3.0.3") && report.contains("not drift"),
+        "{report}"
+    );
+    assert!(
+        report.contains("    #/openapi: `openapi: 3.1.0` -> `openapi: 3.0.3`\n"),
+        "{report}"
+    );
+    let json = xtask_sync(&workspace, &["--check", "--json", "--from", &index]);
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    let json: Value = serde_json::from_slice(&json.stdout).expect("a JSON report");
+    let conversions = json["conversions"].as_array().expect("the conversions");
+    assert!(conversions.iter().any(|c| c["place"] == "#/paths/~1api~1v1~1parse~1{job_id}/get/responses/200/content/application~1json/schema/properties/data/properties/status/examples"
+        && c["from"] == "`examples` (1 value(s))" && c["to"] == "`example`"), "{conversions:?}");
+    assert_eq!(json["operations"], json!([]));
 
     let synced = xtask_sync(&workspace, &["--from", &index]);
     assert_eq!(synced.status.code(), Some(0), "{}", text(&synced.stderr));

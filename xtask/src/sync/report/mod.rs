@@ -5,6 +5,7 @@
 //! `shape` reads what a client depends on out of a spec, `diff` compares two specs, [`rules`]
 //! holds the verdicts, `render` writes the report for a terminal.
 
+pub mod conversions;
 mod diff;
 mod render;
 pub mod rules;
@@ -12,6 +13,7 @@ mod shape;
 
 use serde::Serialize;
 
+use super::dialect::Conversion;
 use super::overlay::ActionNote;
 
 pub use diff::operations;
@@ -34,6 +36,9 @@ pub struct Report {
     pub provided_upstream: Vec<ActionNote>,
     /// Paths in the overlay's `x-path-order` that the spec does not have.
     pub unknown_ordered_paths: Vec<String>,
+    /// How pages written in OpenAPI 3.1 were read as 3.0.3, each conversion once: not drift.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conversions: Vec<Conversion>,
     /// What `--check` decided, in check mode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gate: Option<Gate>,
