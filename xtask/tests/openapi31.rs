@@ -544,6 +544,29 @@ fn a_3_1_site_saying_what_main_says_is_no_drift_and_syncs_to_the_same_files() {
     assert!(conversions.iter().any(|c| c["place"] == "#/paths/~1api~1v1~1parse~1{job_id}/get/responses/200/content/application~1json/schema/properties/data/properties/status/examples"
         && c["from"] == "`examples` (1 value(s))" && c["to"] == "`example`"), "{conversions:?}");
     assert_eq!(json["operations"], json!([]));
+    let markdown = xtask_sync(
+        &workspace,
+        &["--check", "--format", "markdown", "--from", &index],
+    );
+    assert_eq!(
+        markdown.status.code(),
+        Some(0),
+        "{}",
+        text(&markdown.stderr)
+    );
+    let markdown = text(&markdown.stdout);
+    assert!(
+        markdown.contains("\n### OpenAPI 3.1 read as 3.0.3 (not drift)\n"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| `#/openapi` | `openapi: 3.1.0` | `openapi: 3.0.3` |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("## Upstream API drift: no change to openapi.yaml"),
+        "{markdown}"
+    );
 
     let synced = xtask_sync(&workspace, &["--from", &index]);
     assert_eq!(synced.status.code(), Some(0), "{}", text(&synced.stderr));
@@ -643,7 +666,11 @@ fn what_3_0_cannot_express_is_refused_naming_page_place_and_construct_and_nothin
         let url = format!("{base}/bad/{name}.md");
         let output = xtask_sync(&workspace, &["--from", &url]);
         let message = text(&output.stderr);
-        assert!(!output.status.success(), "{name}: {message}");
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{name}: a parse failure: {message}"
+        );
         assert_eq!(message.lines().count(), 1, "one error: {message}");
         let expected = format!(
             "{url}: #/components/schemas/Thing/properties/size{place}: {construct} cannot be converted"

@@ -282,7 +282,8 @@ fn the_february_2025_spec_is_recognised_as_what_the_overlay_already_adds() {
     assert!(report.stale_actions.is_empty(), "{report}");
     // Nothing is added or removed; the two status calls document `job_id` inline, which the
     // overlay's shared parameter then repeats: a duplicate (a new required argument) the
-    // reviewer must see.
+    // reviewer must see. (`build` judges the wire; the Rust API is judged from the generated
+    // code by `report::judge`, which `run` calls.)
     let changed: Vec<(&str, &str, bool, bool)> = report
         .operations
         .iter()
@@ -298,8 +299,8 @@ fn the_february_2025_spec_is_recognised_as_what_the_overlay_already_adds() {
     assert_eq!(
         changed,
         [
-            ("/parse/invoices/{job_id}", "GET", true, true),
-            ("/parse/statements/{job_id}", "GET", true, true)
+            ("/parse/invoices/{job_id}", "GET", true, false),
+            ("/parse/statements/{job_id}", "GET", true, false)
         ]
     );
     assert!(report.operations.iter().all(|o| o.status == Status::Changed
@@ -422,7 +423,9 @@ components:
 ";
 
 #[test]
-fn drift_is_classified_for_the_wire_and_the_rust_api() {
+fn drift_is_classified_for_the_wire() {
+    // `operations` gives the wire verdicts; the Rust API stays false until `report::judge`
+    // compares the generated clients (held to its own table in drift_rules.rs).
     let drift = report::operations(&spec(OLD), &spec(NEW));
     let summary: Vec<(&str, &str, Status, bool, bool)> = drift
         .iter()
@@ -440,10 +443,10 @@ fn drift_is_classified_for_the_wire_and_the_rust_api() {
     assert_eq!(
         summary,
         [
-            ("POST", "/jobs", Status::Changed, true, true),
-            ("GET", "/jobs/{id}", Status::Changed, true, true),
+            ("POST", "/jobs", Status::Changed, true, false),
+            ("GET", "/jobs/{id}", Status::Changed, true, false),
             ("GET", "/new", Status::Added, false, false),
-            ("DELETE", "/old", Status::Removed, true, true),
+            ("DELETE", "/old", Status::Removed, true, false),
         ]
     );
     let changes = |index: usize| -> Vec<(Subject, String, Status, bool, bool)> {
@@ -466,26 +469,32 @@ fn drift_is_classified_for_the_wire_and_the_rust_api() {
     assert_eq!(
         changes(0),
         [
-            (RequestField, "label".into(), Added, false, true),
-            (RequestField, "priority".into(), Added, true, true),
+            (RequestField, "label".into(), Added, false, false),
+            (RequestField, "priority".into(), Added, true, false),
         ]
     );
     assert_eq!(
         changes(1),
         [
-            (Parameter, "query fields".into(), TypeChanged, true, true),
-            (EnumValue, "parameter query mode".into(), Added, false, true),
-            (Parameter, "query page".into(), Added, false, true),
-            (Parameter, "query verbose".into(), NowRequired, true, true),
-            (ResponseField, "200 note".into(), Removed, false, true),
-            (ResponseField, "200 owner".into(), Removed, false, true),
+            (Parameter, "query fields".into(), TypeChanged, true, false),
+            (
+                EnumValue,
+                "parameter query mode".into(),
+                Added,
+                false,
+                false
+            ),
+            (Parameter, "query page".into(), Added, false, false),
+            (Parameter, "query verbose".into(), NowRequired, true, false),
+            (ResponseField, "200 note".into(), Removed, false, false),
+            (ResponseField, "200 owner".into(), Removed, false, false),
             (ResponseField, "200 progress".into(), Added, false, false),
             (
                 EnumValue,
                 "response field 200 status".into(),
                 Removed,
                 false,
-                true
+                false
             ),
             (StatusCode, "404".into(), Removed, false, false),
             (StatusCode, "429".into(), Added, false, false),
@@ -507,12 +516,12 @@ fn the_report_reads_in_a_terminal_and_as_json() {
     };
     let text = report.to_string();
     for line in [
-        "Operations: 4 added, removed, moved or changed; 3 break the wire, 3 break the Rust API of `invaro`.",
+        "Operations: 4 added, removed, moved or changed; 3 break the wire, 0 break the Rust API of `invaro` (from the generated code).",
         "  wire      Rust API  operation or change",
-        "  BREAKING  BREAKING  - DELETE /old (dropOld): removed",
+        "  BREAKING  ok        - DELETE /old (dropOld): removed",
         "  ok        ok        + GET /new (getNew): added",
-        "  ok        BREAKING      enum value `done` of response field 200 status: removed",
-        "  BREAKING  BREAKING      parameter `query fields`: type changed (string -> array of string)",
+        "  ok        ok            enum value `done` of response field 200 status: removed",
+        "  BREAKING  ok            parameter `query fields`: type changed (string -> array of string)",
         "  ok        ok            status code `404`: removed",
     ] {
         assert!(text.lines().any(|l| l == line), "{line:?} in:\n{text}");
@@ -521,12 +530,12 @@ fn the_report_reads_in_a_terminal_and_as_json() {
     assert_eq!(json["operations"][3]["status"], "removed");
     assert_eq!(
         json["operations"][3]["breaks"],
-        json!({"wire": true, "rust_api": true})
+        json!({"wire": true, "rust_api": false})
     );
     assert_eq!(json["operations"][1]["changes"][1]["subject"], "enum_value");
     assert_eq!(
         json["operations"][1]["changes"][1]["breaks"],
-        json!({"wire": false, "rust_api": true})
+        json!({"wire": false, "rust_api": false})
     );
 }
 

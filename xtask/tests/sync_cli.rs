@@ -48,13 +48,13 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Runs a sync that must fail: one readable error line containing `expected`, exit code 1, and
-/// every file of the workspace exactly as it was.
+/// Runs a sync that must fail without a verdict: one readable error line containing `expected`,
+/// exit status 3, and every file of the workspace exactly as it was.
 fn fails_leaving_everything(workspace: &Workspace, args: &[&str], expected: &str) -> String {
     let before = workspace.files();
     let output = sync(workspace, args);
     let message = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_eq!(output.status.code(), Some(3), "{message}");
     assert_eq!(message.lines().count(), 1, "one message: {message}");
     assert!(message.starts_with("error: "), "{message}");
     assert!(
@@ -371,7 +371,7 @@ fn one_binary_acts_on_the_workspace_it_runs_in() {
 fn outside_a_workspace_the_command_says_so_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let output = xtask_in(dir.path(), None, &["sync", "--offline"]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(3));
     let message = stderr(&output);
     assert!(
         message.starts_with("error: no invaro workspace found above"),

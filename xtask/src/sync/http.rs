@@ -36,11 +36,12 @@ pub struct Http {
 }
 
 impl Http {
-    /// A client with bounded waits.
-    pub fn new() -> Result<Http, String> {
+    /// A client with bounded waits: `timeout` for a whole request (connecting takes at most
+    /// ten seconds of it).
+    pub fn new(timeout: Duration) -> Result<Http, String> {
         let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .timeout(timeout)
             .redirect(redirect::Policy::none())
             .user_agent("invaro-xtask-sync")
             .build()

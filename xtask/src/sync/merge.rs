@@ -9,12 +9,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::extract::Fragment;
-use super::normalise::template;
-
-/// OpenAPI's HTTP methods: the keys of a path item that are operations.
-pub const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+use super::normalise::{METHODS, template};
 
 /// Merges `fragments` (whose paths are already relative to their server URL), in order.
 pub fn merge(fragments: &[Fragment]) -> Result<Value, String> {

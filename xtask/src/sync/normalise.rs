@@ -17,7 +17,10 @@
 
 use serde_json::{Map, Value};
 
-use super::merge::METHODS;
+/// OpenAPI's HTTP methods: the keys of a path item that are operations.
+pub const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 const DOCUMENT: &[&str] = &[
     "openapi",

@@ -4,6 +4,7 @@
 use std::{
     fs,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use reqwest::Url;
@@ -86,11 +87,19 @@ pub struct Fetched {
 /// A source itself must be readable: a refusal is an error. A link of an index that the rules
 /// of [`http`](super::http) forbid is skipped and listed in [`Fetched::refused`].
 pub fn fetch(sources: &[String]) -> Result<Fetched, String> {
+    fetch_within(sources, DEFAULT_TIMEOUT)
+}
+
+/// How long one request may take by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// [`fetch`], each request given at most `timeout`.
+pub fn fetch_within(sources: &[String], timeout: Duration) -> Result<Fetched, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
-    let http = Http::new()?;
+    let http = Http::new(timeout)?;
     runtime.block_on(async {
         let mut fetched = Fetched::default();
         for source in sources {

@@ -36,6 +36,8 @@ pub enum Reply {
     Page(String),
     /// 302 to this location.
     Redirect(String),
+    /// This status, with a proxy's HTML page as the body.
+    Status(u16),
 }
 
 /// Serves `pages` (URL path -> body) on 127.0.0.1 until the test process ends; every other path
@@ -78,6 +80,11 @@ pub fn serve_replies(replies: &[(&str, Reply)]) -> String {
                         Some(Reply::Redirect(to)) => {
                             (StatusCode::FOUND, [(LOCATION, to.clone())]).into_response()
                         }
+                        Some(Reply::Status(code)) => (
+                            StatusCode::from_u16(*code).expect("a valid status"),
+                            "<html><body><h1>Bad gateway</h1></body></html>",
+                        )
+                            .into_response(),
                         None => StatusCode::NOT_FOUND.into_response(),
                     }
                 }
@@ -117,6 +124,38 @@ pub fn serve_chunked(total: usize) -> String {
                 }
                 let _ = stream.write_all(b"0\r\n\r\n");
             });
+        }
+    });
+    format!("http://{address}")
+}
+
+/// A server on 127.0.0.1 that accepts connections and never answers (it keeps them open until
+/// the test process ends). Returns the base URL.
+pub fn serve_silent() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free local port");
+    let address = listener.local_addr().expect("a bound address");
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming() {
+            open.extend(stream.ok());
+        }
+    });
+    format!("http://{address}")
+}
+
+/// A server on 127.0.0.1 whose every answer promises `Content-Length: 4096` and then hangs up
+/// after a few bytes: a cut body. Returns the base URL.
+pub fn serve_cut() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free local port");
+    let address = listener.local_addr().expect("a bound address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/markdown\r\ncontent-length: 4096\r\n\r\n# Docs\n",
+            );
         }
     });
     format!("http://{address}")
@@ -295,7 +334,7 @@ pub fn docs_site() -> String {
     ])
 }
 
-/// A throwaway copy of what the sync reads and writes (`openapi.yaml`, `spec/`, the snapshot),
+/// A throwaway copy of what the sync reads and writes (`openapi.yaml`, `spec/`, `client/src`),
 /// with the root `Cargo.toml` that makes it a workspace root.
 pub struct Workspace {
     dir: tempfile::TempDir,
@@ -309,12 +348,9 @@ impl Workspace {
         copy_tree(&real.join("spec"), &dir.path().join("spec"));
         fs::copy(real.join("openapi.yaml"), dir.path().join("openapi.yaml")).expect("copy spec");
         fs::copy(real.join("Cargo.toml"), dir.path().join("Cargo.toml")).expect("copy manifest");
-        fs::create_dir_all(dir.path().join("client/src")).expect("client folder");
-        fs::copy(
-            real.join("client/src/generated.rs"),
-            dir.path().join("client/src/generated.rs"),
-        )
-        .expect("copy snapshot");
+        // The whole client source: the snapshot, and the hand-written files whose use of the
+        // generated items the report judges.
+        copy_tree(&real.join("client/src"), &dir.path().join("client/src"));
         Workspace { dir }
     }
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::rules::{self, Side};
 use super::shape::{self, Field, Fields, Shape};
 use super::{Breaks, Change, OperationDrift, Status, Subject};
-use crate::sync::merge::METHODS;
+use crate::sync::normalise::METHODS;
 
 /// Compares the operations of the old and new spec, by path then method.
 ///
@@ -55,6 +55,7 @@ fn drift(shape: &Shape, status: Status, breaks: Breaks, changes: Vec<Change>) ->
         moved_from: None,
         breaks: changes.iter().fold(breaks, |all, c| all.or(c.breaks)),
         changes,
+        rust_api: Vec::new(),
     }
 }
 
@@ -247,7 +248,7 @@ fn enum_changes(side: Side, at: &str, before: &Field, after: &Field, out: &mut V
             name: place.clone(),
             change,
             detail: Some(value.clone()),
-            breaks: rules::enum_value(side, change, before.open_enum || after.open_enum),
+            breaks: rules::enum_value(side, change),
         });
     }
 }

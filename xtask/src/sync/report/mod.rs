@@ -3,26 +3,40 @@
 //! what the sync found out about the overlay and the links it refused to follow.
 //!
 //! `shape` reads what a client depends on out of a spec, `diff` compares two specs, [`rules`]
-//! holds the verdicts, `render` writes the report for a terminal.
+//! holds the wire verdicts, [`api`] the Rust-API verdicts (from the generated code), [`verdict`]
+//! ties the two together with the version [`bump`], `render` writes the report for a terminal and
+//! `markdown` as a pull-request body.
 
+pub mod api;
+pub mod bump;
 pub mod conversions;
 mod diff;
+mod markdown;
 mod render;
 pub mod rules;
 mod shape;
+pub mod verdict;
 
 use serde::Serialize;
 
 use super::dialect::Conversion;
 use super::overlay::ActionNote;
 
+pub use api::ApiChange;
+pub use bump::Bump;
 pub use diff::operations;
+pub use markdown::{marker, write as markdown};
+pub use verdict::{judge, propose_bump};
 
 /// The report of one sync.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// The upstream material read, in order.
     pub sources: Vec<String>,
+    /// The sha256 of the normalised spec (the `openapi.yaml` the sync writes), in hex.
+    pub spec_sha256: String,
+    /// Whether `openapi.yaml` changes.
+    pub spec_changes: bool,
     /// Pages without an OpenAPI block: skipped, and counted here.
     pub skipped_pages: Vec<String>,
     /// Links not followed, each with the URL and the rule that refused it.
@@ -30,6 +44,10 @@ pub struct Report {
     pub refused: Vec<String>,
     /// Operations added, removed, moved or changed, by path then method.
     pub operations: Vec<OperationDrift>,
+    /// Every public item of the generated client that changes, from the code.
+    pub rust_api: Vec<ApiChange>,
+    /// The version bump the change needs under Cargo's semver rules, and why.
+    pub bump: Bump,
     /// Overlay actions whose target matches nothing.
     pub stale_actions: Vec<ActionNote>,
     /// Overlay actions adding what the upstream now provides itself: candidates to delete.
@@ -49,7 +67,8 @@ pub struct Report {
 pub struct Breaks {
     /// A client built against the old spec may fail against a server of the new one.
     pub wire: bool,
-    /// Code using the `invaro` client may stop compiling once the client is regenerated.
+    /// Code using the `invaro` client (or `invaro` itself) may stop compiling once the client is
+    /// regenerated, or a call that compiles fails at run time (a required setter added).
     pub rust_api: bool,
 }
 
@@ -88,6 +107,10 @@ pub struct OperationDrift {
     /// The changes of a changed or moved operation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
+    /// The items of the generated client this operation's drift changes: its method, builder
+    /// and setters, and the named types it reaches.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rust_api: Vec<ApiChange>,
 }
 
 /// What happened to an operation or to a part of one.
@@ -195,16 +218,19 @@ impl Report {
     /// overlay is all in use.
     pub fn is_empty(&self) -> bool {
         self.operations.is_empty()
+            && self.rust_api.is_empty()
             && self.refused.is_empty()
             && self.stale_actions.is_empty()
             && self.provided_upstream.is_empty()
             && self.unknown_ordered_paths.is_empty()
     }
 
-    /// What the drift breaks, over all operations.
+    /// What the drift breaks: the wire over all operations, the Rust API over every item of
+    /// the generated client.
     pub fn breaks(&self) -> Breaks {
-        self.operations
-            .iter()
-            .fold(Breaks::NONE, |all, op| all.or(op.breaks))
+        let wire = self.operations.iter().any(|op| op.breaks.wire);
+        let rust_api = self.rust_api.iter().any(|item| item.breaking)
+            || self.operations.iter().any(|op| op.breaks.rust_api);
+        Breaks::new(wire, rust_api)
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{Breaks, FailOn, Gate, OperationDrift, Report, Status, Subject};
+use super::{ApiChange, Breaks, Change, FailOn, Gate, OperationDrift, Report, Status, Subject};
 
 /// How a subject reads in a sentence.
 pub fn subject_text(subject: Subject) -> &'static str {
@@ -17,7 +17,7 @@ pub fn subject_text(subject: Subject) -> &'static str {
     }
 }
 
-fn status_text(status: Status) -> &'static str {
+pub(super) fn status_text(status: Status) -> &'static str {
     match status {
         Status::Added => "added",
         Status::Removed => "removed",
@@ -86,9 +86,11 @@ impl fmt::Display for Report {
             )?;
         } else {
             self.write_operations(f)?;
+            self.write_unowned(f)?;
             self.write_refused(f)?;
             self.write_overlay(f)?;
         }
+        self.write_bump(f)?;
         match &self.gate {
             Some(gate) => write_gate(f, gate, self),
             None => Ok(()),
@@ -105,7 +107,7 @@ impl Report {
             |axis: fn(&Breaks) -> bool| self.operations.iter().filter(|o| axis(&o.breaks)).count();
         writeln!(
             f,
-            "\nOperations: {} added, removed, moved or changed; {} break the wire, {} break the Rust API of `invaro`.",
+            "\nOperations: {} added, removed, moved or changed; {} break the wire, {} break the Rust API of `invaro` (from the generated code).",
             self.operations.len(),
             count(|b| b.wire),
             count(|b| b.rust_api),
@@ -115,6 +117,35 @@ impl Report {
             write_operation(f, op)?;
         }
         Ok(())
+    }
+
+    /// Items of the client that no operation above reaches (types of the hand-written uploads).
+    fn write_unowned(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unowned: Vec<&ApiChange> = self
+            .rust_api
+            .iter()
+            .filter(|item| !self.operations.iter().any(|op| op.rust_api.contains(item)))
+            .collect();
+        if unowned.is_empty() {
+            return Ok(());
+        }
+        writeln!(f, "\nRust API items of no generated operation:")?;
+        for item in unowned {
+            write_item(f, item)?;
+        }
+        Ok(())
+    }
+
+    fn write_bump(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bump = &self.bump;
+        match (&bump.current, &bump.next) {
+            (Some(current), Some(next)) => writeln!(
+                f,
+                "\nVersion: a {} bump, {current} -> {next} under Cargo's semver rules: {}.",
+                bump.kind, bump.reason
+            ),
+            _ => writeln!(f, "\nVersion: {}: {}.", bump.kind, bump.reason),
+        }
     }
 
     fn write_refused(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -168,6 +199,43 @@ impl Report {
     }
 }
 
+/// `GET /path (operationId)`, with where a moved operation was.
+pub(super) fn operation_text(op: &OperationDrift) -> String {
+    let id = op
+        .operation_id
+        .as_deref()
+        .map(|id| format!(" ({id})"))
+        .unwrap_or_default();
+    let from = op
+        .moved_from
+        .as_deref()
+        .map(|from| format!(", moved from {from}"))
+        .unwrap_or_default();
+    format!("{} {}{id}{from}", op.method, op.path)
+}
+
+/// One change in words: `parameter `query sort`: added (optional)`.
+pub(super) fn change_text(change: &Change) -> String {
+    let (what, detail) = match change.subject {
+        Subject::EnumValue => {
+            let value = change.detail.as_deref().unwrap_or_default();
+            (
+                format!("enum value `{value}` of {}", change.name),
+                String::new(),
+            )
+        }
+        subject => (
+            format!("{} `{}`", subject_text(subject), change.name),
+            change
+                .detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default(),
+        ),
+    };
+    format!("{what}: {}{detail}", status_text(change.change))
+}
+
 fn write_operation(f: &mut fmt::Formatter<'_>, op: &OperationDrift) -> fmt::Result {
     let sign = match op.status {
         Status::Added => '+',
@@ -194,31 +262,28 @@ fn write_operation(f: &mut fmt::Formatter<'_>, op: &OperationDrift) -> fmt::Resu
         status_text(op.status)
     )?;
     for change in &op.changes {
-        let (what, detail) = match change.subject {
-            Subject::EnumValue => {
-                let value = change.detail.as_deref().unwrap_or_default();
-                (
-                    format!("enum value `{value}` of {}", change.name),
-                    String::new(),
-                )
-            }
-            subject => (
-                format!("{} `{}`", subject_text(subject), change.name),
-                change
-                    .detail
-                    .as_deref()
-                    .map(|d| format!(" ({d})"))
-                    .unwrap_or_default(),
-            ),
-        };
         writeln!(
             f,
-            "  {}     {what}: {}{detail}",
+            "  {}     {}",
             verdicts(change.breaks),
-            status_text(change.change)
+            change_text(change)
         )?;
     }
+    for item in &op.rust_api {
+        write_item(f, item)?;
+    }
     Ok(())
+}
+
+/// A Rust-API item: its verdict in the Rust API column.
+fn write_item(f: &mut fmt::Formatter<'_>, item: &ApiChange) -> fmt::Result {
+    writeln!(
+        f,
+        "  {:<9} {:<9}     Rust API: {}",
+        "",
+        mark(item.breaking),
+        item.line()
+    )
 }
 
 fn write_gate(f: &mut fmt::Formatter<'_>, gate: &Gate, report: &Report) -> fmt::Result {

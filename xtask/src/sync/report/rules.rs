@@ -1,45 +1,42 @@
-//! The verdicts: what each kind of change breaks, on the wire and in the Rust API.
+//! The wire verdicts: what each kind of spec change breaks on the wire, that is whether a client
+//! built against the old spec may fail against a server of the new one.
 //!
-//! The wire breaks when a client built against the old spec may fail against a server of the new
-//! one. The Rust API breaks when code using the `invaro` client may stop compiling after the
-//! client is regenerated. That client is progenitor's positional interface: one method per
-//! operation, named after the operationId, taking the path parameters in the order of the path,
-//! then the query parameters (optional ones as `Option`), then the body; bodies and responses are
-//! structs with public fields (request structs are built by their users, response structs read)
-//! and enums without a catch-all variant.
+//! The Rust-API verdict is not a rule about a style: it comes from the code
+//! ([`api`](super::api) compares the client generated from the old spec with the one generated
+//! from the new spec, and scans the hand-written layer). Every function here answers the wire
+//! only and leaves `rust_api` false; [`judge`](super::judge) fills it in. What the builder
+//! interface makes of each change, as the code comparison finds it, is in the last column.
 //!
-//! | change | wire | Rust API |
+//! | change | wire | Rust API of the builder client (from the code) |
 //! |---|---|---|
-//! | operation added | no | no |
-//! | operation removed | yes | yes |
-//! | operation moved (other path or method, same operationId) | yes | no |
-//! | operationId renamed | no | yes (the method is renamed) |
-//! | path parameter renamed (`{schema_id}` to `{id}`) | no | no (arguments are positional) |
-//! | parameter or request field added, required | yes | yes |
-//! | parameter or request field added, optional | no | yes (a new argument or struct field) |
-//! | parameter or request field removed | no (the server ignores it) | yes |
-//! | parameter or request field now required | yes | yes |
-//! | parameter or request field now optional | no | yes (`T` becomes `Option<T>`) |
-//! | response field added | no | no |
-//! | response field removed, was required | yes | yes |
-//! | response field removed, was optional | no | yes |
-//! | response field now optional | yes | yes |
+//! | operation added | no | no (a method and its builder are added) |
+//! | operation removed | yes | yes (`Client::op` removed) |
+//! | operation moved (other path or method, same operationId) | yes | no (same method, same setters) |
+//! | operationId renamed | no | yes (the method and its builder are renamed) |
+//! | path parameter renamed (`{schema_id}` to `{id}`) | no | yes (the setter is renamed: `GetSchema::schema_id` removed) |
+//! | parameter added, optional | no | no (a setter is added) |
+//! | parameter added, required | yes | yes (a setter is added; `.send()` fails at run time until code sets it) |
+//! | request field added, optional or required | no / yes | yes (the body struct's fields are all public: `constructible_struct_adds_field`) |
+//! | parameter removed | no (the server ignores it) | yes (the setter is removed) |
+//! | request field removed | no | yes (the field is removed) |
+//! | parameter or request field now required | yes | yes (`.send()` fails until set; a field's type loses its `Option`) |
+//! | parameter or request field now optional | no | yes for a field (`T` becomes `Option<T>`); a setter keeps its type |
+//! | response field added, optional or required | no | yes (a public field added to a struct whose fields are all public) |
+//! | response field removed, was required / optional | yes / no | yes |
+//! | response field now optional | yes | yes (`T` becomes `Option<T>`) |
 //! | response field now required | no | yes (`Option<T>` becomes `T`) |
-//! | type changed (anywhere) | yes | yes |
-//! | enum value added, where a response uses it | yes (a value old clients never saw) | yes |
-//! | enum value added, in a request only | no | yes (a new variant breaks a `match`) |
-//! | enum value removed, where a request uses it | yes (old clients may send it) | yes |
-//! | enum value removed, in a response only | no | yes (the variant is gone) |
-//! | success status (2xx) added or removed | yes (old clients do not expect the new code) | no |
-//! | error status (any other, and `default`) added or removed | no (an error either way) | no |
+//! | type changed (anywhere) | yes | yes (a setter's argument or a field's type changes) |
+//! | enum value added, where a response uses it | yes (a value old clients never saw) | yes (a variant added to an exhaustive enum) |
+//! | enum value added, in a request only | no | yes (the same) |
+//! | enum value removed, where a request uses it | yes (old clients may send it) | yes (the variant is removed) |
+//! | enum value removed, in a response only | no | yes |
+//! | enum value of `JobStatus` added or removed | as above | no (a hand-written open enum: no variant changes) |
+//! | success status (2xx) added or removed | yes (old clients do not expect the new code) | only if the answer's type changes |
+//! | error status (any other, and `default`) added or removed | no (an error either way) | only if the error's type changes |
 //!
-//! A schema used on both sides has its enum changes judged on each side where it appears.
-//!
-//! Two judgements depend on the interface style: a renamed path parameter keeps the positional
-//! signature (Rust has no named arguments) but would rename a builder-style client's setter; and an
-//! optional parameter added is a new positional argument, where a builder would only gain a
-//! setter. An enum the client replaces by a hand-written type that keeps unknown values
-//! (`invaro_codegen::OPEN_ENUMS`: `JobStatus`) breaks no Rust API when its values change.
+//! A schema used on both sides has its enum changes judged on each side where it appears. Any
+//! change after which the hand-written layer of `client/src` no longer builds is a Rust-API break
+//! whatever the table says.
 
 use super::{Breaks, Status};
 
@@ -62,47 +59,44 @@ impl Side {
 
 /// An operation added (`Status::Added`), removed (`Removed`) or moved (`Moved`).
 pub fn operation(change: Status) -> Breaks {
-    match change {
-        Status::Added => Breaks::NONE,
-        Status::Moved => Breaks::new(true, false),
-        _ => Breaks::new(true, true),
-    }
+    wire(change != Status::Added)
 }
 
-/// The operationId renamed: the method's name changes, the request does not.
-pub const OPERATION_RENAMED: Breaks = Breaks::new(false, true);
+/// The operationId renamed: the request is the same.
+pub const OPERATION_RENAMED: Breaks = Breaks::NONE;
 
-/// A path parameter renamed: the URL is the same, and so is the positional signature.
+/// A path parameter renamed: the URL is the same.
 pub const PATH_PARAMETER_RENAMED: Breaks = Breaks::NONE;
+
+/// A wire verdict, the Rust API left to the code comparison.
+const fn wire(breaks: bool) -> Breaks {
+    Breaks::new(breaks, false)
+}
 
 /// A field added or removed (`required` as it was where it exists), its type changed, or now
 /// required or optional.
 pub fn field(side: Side, change: Status, required: bool) -> Breaks {
     let sends = side.sends();
-    match change {
-        Status::Added if sends => Breaks::new(required, true),
-        Status::Added => Breaks::NONE,
-        Status::Removed if sends => Breaks::new(false, true),
-        Status::Removed => Breaks::new(required, true),
-        Status::NowRequired => Breaks::new(sends, true),
-        Status::NowOptional => Breaks::new(!sends, true),
-        _ => Breaks::new(true, true),
-    }
+    wire(match change {
+        Status::Added => sends && required,
+        Status::Removed => !sends && required,
+        Status::NowRequired => sends,
+        Status::NowOptional => !sends,
+        _ => true,
+    })
 }
 
-/// An enum value added or removed on `side`; `open` when the client reads the enum with a
-/// hand-written type that keeps unknown values (no variant comes or goes).
-pub fn enum_value(side: Side, change: Status, open: bool) -> Breaks {
-    let wire = match change {
+/// An enum value added or removed on `side`.
+pub fn enum_value(side: Side, change: Status) -> Breaks {
+    wire(match change {
         Status::Added => !side.sends(),
         _ => side.sends(),
-    };
-    Breaks::new(wire, !open)
+    })
 }
 
 /// A response status code added or removed.
 pub fn status_code(code: &str) -> Breaks {
-    Breaks::new(is_success(code), false)
+    wire(is_success(code))
 }
 
 /// Whether a response key is a success status: `2xx`, or the range `2XX`.

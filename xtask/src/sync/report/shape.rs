@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::sync::{merge::METHODS, normalise::template};
+use crate::sync::normalise::{METHODS, template};
 
 /// An operation's key: its path with the parameter names left out (`/schemas/id/{}`), and the
 /// rank of its method in [`METHODS`]. Paths that differ only in the names of their parameters
@@ -55,9 +55,6 @@ pub struct Field {
     pub required: bool,
     /// Its enum values, if any.
     pub enums: Vec<String>,
-    /// Whether the client reads it with a hand-written type that keeps unknown values
-    /// ([`invaro_codegen::OPEN_ENUMS`]), so its enum values are not Rust API.
-    pub open_enum: bool,
 }
 
 /// Every operation of `doc`, by key.
@@ -116,7 +113,6 @@ fn shape(doc: &Value, op: &Value, shared: Option<&Value>) -> Shape {
             ty: schema.map_or_else(|| "any".into(), |s| type_of(doc, s)),
             required,
             enums: schema.map(enum_values).unwrap_or_default(),
-            open_enum: parameter.get("schema").is_some_and(is_open_enum),
         };
         shape.parameters.insert(name, field);
     }
@@ -161,7 +157,6 @@ fn flatten(
     out: &mut Fields,
     stack: &mut Vec<String>,
 ) {
-    let open_enum = is_open_enum(schema);
     let Some(schema) = enter(doc, schema, stack) else {
         return;
     };
@@ -169,19 +164,9 @@ fn flatten(
         ty: type_of(doc, schema),
         required,
         enums: enum_values(schema),
-        open_enum,
     };
     out.entry(name.clone()).or_insert(field);
     children(doc, schema, &name, out, stack);
-}
-
-/// Whether `schema` refers to a component the client reads with a hand-written open enum.
-fn is_open_enum(schema: &Value) -> bool {
-    schema
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix("#/components/schemas/"))
-        .is_some_and(|name| invaro_codegen::OPEN_ENUMS.contains(&name))
 }
 
 /// Follows a `$ref` (pushing it on the stack); `None` when the reference loops or nests too deep.
