@@ -2,7 +2,7 @@
 //!
 //! FastAPI has written 3.1 since its 0.99 release, so the upstream docs may turn 3.1 any day.
 //! [`to_openapi_30`] walks a 3.1 document (a page's fragment or a whole document) and rewrites
-//! what 3.1 writes differently: schemas keyword by keyword ([`schema`]), the document's 3.1-only
+//! what 3.1 writes differently: schemas keyword by keyword (`schema`), the document's 3.1-only
 //! fields (`webhooks`, `jsonSchemaDialect`, `info.summary`, `license.identifier`, which are set
 //! aside), and what 3.1 allows beside a `$ref`. Every rewrite is a [`Conversion`] the drift
 //! report lists; what 3.0.3 cannot express is refused with one error naming the page, the place
