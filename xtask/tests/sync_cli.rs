@@ -220,13 +220,13 @@ fn malformed_yaml_names_the_page_and_line() {
 }
 
 #[test]
-fn openapi_3_1_is_refused_because_progenitor_needs_3_0() {
+fn openapi_3_2_is_refused_because_the_sync_reads_3_0_and_3_1() {
     let workspace = Workspace::copy();
-    let url = format!("{}/bad/v31.md", docs_site());
+    let url = format!("{}/bad/v32.md", docs_site());
     fails_leaving_everything(
         &workspace,
         &["--from", &url],
-        "OpenAPI 3.1.0 is not supported: progenitor needs OpenAPI 3.0.x",
+        "OpenAPI 3.2.0 is not supported: the sync reads OpenAPI 3.0.x and 3.1.x",
     );
 }
 
@@ -237,7 +237,7 @@ fn swagger_2_0_is_refused_because_progenitor_needs_3_0() {
     fails_leaving_everything(
         &workspace,
         &["--from", &url],
-        "OpenAPI Swagger 2.0 is not supported: progenitor needs OpenAPI 3.0.x",
+        "OpenAPI Swagger 2.0 is not supported: the sync reads OpenAPI 3.0.x and 3.1.x",
     );
 }
 

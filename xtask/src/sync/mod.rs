@@ -14,6 +14,7 @@
 //! bad YAML, a spec the client cannot be generated from) or a local file that cannot be read or
 //! written. 2 is clap's usage error. A failed or partial fetch is never "no drift".
 
+pub mod dialect;
 pub mod extract;
 pub mod http;
 pub mod merge;
@@ -182,14 +183,25 @@ pub fn build(
             report.skipped_pages.len()
         ));
     }
+    // The document's `openapi` comes from the first fragment: 3.0.3 when the sync converted it.
+    let version_converted = !fragments[0].conversions.is_empty();
     for fragment in &mut fragments {
         normalise::relative_paths(&mut fragment.doc);
+        report.conversions.append(&mut fragment.conversions);
     }
+    report.conversions = dialect::once(std::mem::take(&mut report.conversions));
     let mut doc = merge::merge(&fragments)?;
     normalise::one_server(&mut doc);
 
     let overlay = Overlay::parse(overlay_name, overlay)?;
-    let applied = overlay.apply(&mut doc)?;
+    let mut applied = overlay.apply(&mut doc)?;
+    if version_converted {
+        // The conversion wrote that version, not the upstream: the overlay's stays needed.
+        for note in &mut applied.provided {
+            note.pointers.retain(|pointer| pointer != "/openapi");
+        }
+        applied.provided.retain(|note| !note.pointers.is_empty());
+    }
     let doc = normalise::order(doc, &overlay.path_order);
     let spec = yaml::write(&doc)?;
     report.spec_sha256 = Sha256::digest(spec.as_bytes())

@@ -312,11 +312,11 @@ pub fn docs_site() -> String {
             ),
         ),
         (
-            "/bad/v31.md",
+            "/bad/v32.md",
             page(
                 "New",
                 "GET /x",
-                "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n",
+                "openapi: 3.2.0\ninfo: {title: t, version: '1'}\npaths: {}\n",
             ),
         ),
         (

@@ -108,6 +108,7 @@ fn write_all(out: &mut String, report: &Report) -> std::fmt::Result {
         writeln!(out, "The check (`--fail-on {}`) {verdict}.\n", gate.fail_on)?;
     }
 
+    super::conversions::write_markdown(out, &report.conversions)?;
     if !report.stale_actions.is_empty() || !report.provided_upstream.is_empty() {
         writeln!(out, "### Overlay\n")?;
         for note in &report.stale_actions {

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod bump;
+pub mod conversions;
 mod diff;
 mod markdown;
 mod render;
@@ -18,6 +19,7 @@ pub mod verdict;
 
 use serde::Serialize;
 
+use super::dialect::Conversion;
 use super::overlay::ActionNote;
 
 pub use api::ApiChange;
@@ -52,6 +54,9 @@ pub struct Report {
     pub provided_upstream: Vec<ActionNote>,
     /// Paths in the overlay's `x-path-order` that the spec does not have.
     pub unknown_ordered_paths: Vec<String>,
+    /// How pages written in OpenAPI 3.1 were read as 3.0.3, each conversion once: not drift.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conversions: Vec<Conversion>,
     /// What `--check` decided, in check mode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gate: Option<Gate>,

@@ -78,6 +78,7 @@ impl fmt::Display for Report {
         for page in &self.skipped_pages {
             writeln!(f, "  skipped: {page}")?;
         }
+        super::conversions::write_text(f, &self.conversions)?;
         if self.is_empty() {
             writeln!(
                 f,
