@@ -170,8 +170,7 @@ impl Transport {
     }
 
     /// One attempt: a permit, the request, its whole body, and what the response teaches the
-    /// limiter. Traced in an `invaro.attempt` span, which is only entered when a subscriber
-    /// listens.
+    /// limiter. Traced in an `invaro.attempt` span.
     async fn attempt(
         &self,
         http: &reqwest::Client,
@@ -187,9 +186,6 @@ impl Transport {
             status = tracing::field::Empty,
             limiter_wait_ms = tracing::field::Empty,
         );
-        if span.is_disabled() {
-            return self.exchange(http, cost, request, &span).await;
-        }
         self.exchange(http, cost, request, &span)
             .instrument(span.clone())
             .await
@@ -203,16 +199,14 @@ impl Transport {
         request: Request,
         span: &tracing::Span,
     ) -> Result<Response, FailedAttempt> {
-        let waited = (!span.is_disabled()).then(Instant::now);
+        let waited = Instant::now();
         // Held until the answer is in: the limiter counts from when requests finish.
         let _permit = match PREPAID.try_with(Cell::take) {
             Ok(Some(permit)) => permit,
             _ => self.0.limiter.acquire(cost).await,
         };
-        if let Some(waited) = waited {
-            let waited = u64::try_from(waited.elapsed().as_millis()).unwrap_or(u64::MAX);
-            span.record("limiter_wait_ms", waited);
-        }
+        let waited = u64::try_from(waited.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span.record("limiter_wait_ms", waited);
         let response = http
             .execute(request)
             .await
@@ -345,31 +339,18 @@ async fn read_whole(mut response: Response) -> reqwest::Result<Response> {
     Ok(rebuilt.into())
 }
 
-/// The body of `response`, up to [`MAX_BODY_BYTES`], and whether it went on beyond. A body
-/// that arrives in one chunk is kept as it came, without a copy.
+/// The body of `response`, up to [`MAX_BODY_BYTES`], and whether it went on beyond.
 async fn read_capped(response: &mut Response) -> reqwest::Result<(Bytes, bool)> {
     let announced = response.content_length().unwrap_or(0);
     if announced > MAX_BODY_BYTES {
         return Ok((Bytes::new(), true));
     }
-    let Some(first) = response.chunk().await? else {
-        return Ok((Bytes::new(), false));
-    };
-    if first.len() as u64 > MAX_BODY_BYTES {
-        return Ok((Bytes::new(), true));
-    }
-    let Some(second) = response.chunk().await? else {
-        return Ok((first, false));
-    };
-    let mut body = BytesMut::with_capacity(announced.min(MAX_BODY_BYTES) as usize);
-    let mut chunk = Some(second);
-    body.extend_from_slice(&first);
-    while let Some(next) = chunk {
-        if body.len() as u64 + next.len() as u64 > MAX_BODY_BYTES {
+    let mut body = BytesMut::with_capacity(announced as usize);
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() as u64 + chunk.len() as u64 > MAX_BODY_BYTES {
             return Ok((body.freeze(), true));
         }
-        body.extend_from_slice(&next);
-        chunk = response.chunk().await?;
+        body.extend_from_slice(&chunk);
     }
     Ok((body.freeze(), false))
 }
