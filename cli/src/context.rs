@@ -6,11 +6,9 @@ use std::time::Duration;
 use invaro::{Client, ClientBuilder, PollPolicy, RateLimit};
 use tokio::sync::watch;
 
-use crate::{
-    exit::{Exit, Failure},
-    output::Output,
-    progress::Progress,
-};
+use crate::exit::{Exit, Failure};
+use crate::progress::Progress;
+use crate::stdout::Output;
 
 /// How to reach the API, from the global options and the environment.
 #[derive(Clone, Debug, Default)]

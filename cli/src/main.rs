@@ -7,24 +7,22 @@ mod args;
 mod commands;
 mod context;
 mod exit;
-mod output;
-mod outputs;
+mod out_dir;
 mod pool;
 mod progress;
 mod save;
+mod stdout;
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use crate::{
-    args::{Cli, Command},
-    commands::{batch, demo, files, jobs, parse, schemas, webhook},
-    context::{Connection, Ctx, Interrupt},
-    exit::{Exit, Failure},
-    output::Output,
-    progress::Progress,
-};
+use crate::args::{Cli, Command};
+use crate::commands::{batch, demo, files, jobs, parse, schemas, webhook};
+use crate::context::{Connection, Ctx, Interrupt};
+use crate::exit::{Exit, Failure};
+use crate::progress::Progress;
+use crate::stdout::Output;
 
 fn main() -> ExitCode {
     // A bug should still end in one line, not a trace.

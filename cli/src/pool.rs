@@ -5,12 +5,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures::StreamExt;
 
-use crate::{
-    commands::parse::{Outcome, Status},
-    context::Ctx,
-    exit::{Exit, Failure},
-    save,
-};
+use crate::commands::parse::{Outcome, Status};
+
+use crate::context::Ctx;
+
+use crate::exit::{Exit, Failure};
+
+use crate::save;
 
 /// One item's outcome as it stands, shared by the task working on it and the pool.
 #[derive(Clone, Debug, Default)]

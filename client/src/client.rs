@@ -146,7 +146,7 @@ impl Client {
             >,
         >,
     {
-        transport::call(future)
+        transport::hooks::call(future)
     }
 
     /// Starts parsing an uploaded document (its `doc_id`).

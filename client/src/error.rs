@@ -4,11 +4,8 @@ use std::{fmt, time::Duration};
 
 use reqwest::StatusCode;
 
-use crate::{
-    JobStatus,
-    generated::types,
-    transport::retry::{self, Outcome},
-};
+use crate::JobStatus;
+use crate::transport::retry::{self, Delivery};
 
 /// How much of an undecodable body an error keeps.
 const BODY_SNIPPET: usize = 512;
@@ -155,9 +152,11 @@ impl fmt::Display for ApiError {
 }
 
 impl ApiError {
-    /// Reads an error response from its status and body: the API's envelope (whether `error`
-    /// is an object or a plain string), a framework's `{"detail": ...}` or `{"message": ...}`,
-    /// or anything else (HTML, plain text, nothing), which is kept as a bounded snippet.
+    /// Reads an error response that is not the API's envelope from its status and body: a
+    /// framework's `{"detail": ...}`, `{"message": ...}` or `{"error": ...}`, or anything else
+    /// (HTML, plain text, nothing), which is kept as a bounded snippet. The envelope, a type of
+    /// the spec, is read where generated calls end (`transport::hooks`), so that this module
+    /// stays below the generated code.
     pub(crate) fn from_body(status: StatusCode, body: &[u8], context: Attempted) -> Self {
         let mut error = Self {
             status,
@@ -168,10 +167,6 @@ impl ApiError {
             retry_after: context.retry_after,
             resend_safe: context.may_resend(status),
         };
-        if let Ok(envelope) = serde_json::from_slice::<types::ErrorEnvelope>(body) {
-            error.read_envelope(envelope);
-            return error;
-        }
         let json = serde_json::from_slice::<serde_json::Value>(body).ok();
         let field = |name| json.as_ref().and_then(|j| j.get(name)).cloned();
         match field("detail")
@@ -190,26 +185,6 @@ impl ApiError {
         }
         error
     }
-
-    /// Reads the API's error envelope.
-    pub(crate) fn from_envelope(
-        status: StatusCode,
-        envelope: types::ErrorEnvelope,
-        context: Attempted,
-    ) -> Self {
-        let mut error = Self::from_body(status, b"", context);
-        error.read_envelope(envelope);
-        error
-    }
-
-    fn read_envelope(&mut self, envelope: types::ErrorEnvelope) {
-        match envelope.error {
-            types::ErrorEnvelopeError::ErrorDetail(d) => {
-                (self.code, self.message, self.details) = (d.code, d.message, d.details);
-            }
-            types::ErrorEnvelopeError::String(message) => self.message = message,
-        }
-    }
 }
 
 /// What the transport knew about the last attempt of a call, for the error it becomes.
@@ -225,7 +200,7 @@ pub(crate) struct Attempted {
 
 impl Attempted {
     fn may_resend(self, status: StatusCode) -> bool {
-        retry::may_resend(self.repeat_safe, Outcome::Status(status))
+        retry::may_resend(self.repeat_safe, Delivery::Status(status))
     }
 }
 
@@ -310,46 +285,10 @@ impl Error {
 
     /// A transport failure of a call sent as `context` describes.
     pub(crate) fn transport(source: reqwest::Error, context: Attempted) -> Self {
-        let resend_safe = retry::may_resend(context.repeat_safe, Outcome::of_transport(&source));
+        let resend_safe = retry::may_resend(context.repeat_safe, Delivery::of_transport(&source));
         Self::Transport {
             source,
             resend_safe,
-        }
-    }
-
-    /// Turns an error of the generated client into ours, classified by the HTTP status first
-    /// and the body second. `context` is what the transport saw of the call's last attempt
-    /// (progenitor drops the status when a body does not decode).
-    pub(crate) async fn from_generated(
-        error: progenitor_client::Error<types::ErrorEnvelope>,
-        context: Attempted,
-    ) -> Self {
-        use progenitor_client::Error as E;
-        match error {
-            E::ErrorResponse(response) => {
-                let status = response.status();
-                Self::api(ApiError::from_envelope(
-                    status,
-                    response.into_inner(),
-                    context,
-                ))
-            }
-            E::InvalidResponsePayload(body, source) => match context.status {
-                Some(status) if !status.is_success() => {
-                    Self::api(ApiError::from_body(status, &body, context))
-                }
-                status => Self::decode(status, &body, source),
-            },
-            E::UnexpectedResponse(response) => {
-                let status = response.status();
-                // The transport has already read (and capped) the body.
-                let body = response.bytes().await.unwrap_or_default();
-                Self::api(ApiError::from_body(status, &body, context))
-            }
-            E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
-                Self::transport(e, context)
-            }
-            E::InvalidRequest(message) | E::Custom(message) => Self::invalid("request", message),
         }
     }
 }

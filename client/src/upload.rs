@@ -275,7 +275,7 @@ impl crate::Client {
         progress: Option<ProgressFn>,
     ) -> Result<Vec<types::UploadedDocument>, Error> {
         let checked = check(files).await?;
-        let response: types::UploadResponse = crate::transport::call(send(
+        let response: types::UploadResponse = crate::transport::hooks::call(send(
             self.api(),
             Route::Documents,
             &checked,

@@ -4,7 +4,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::config::{DEFAULT_API_KEY, DEFAULT_FAIL_MARKER, JobTimings, SandboxBuilder};
+use crate::builder::SandboxBuilder;
+use crate::config::{DEFAULT_API_KEY, DEFAULT_FAIL_MARKER, JobTimings};
 use crate::faults::FaultRule;
 use crate::server::Sandbox;
 

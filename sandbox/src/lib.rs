@@ -38,8 +38,8 @@
 //!   bodies (the full `Content-Length` announced, part of the body sent, the connection closed),
 //!   globally or per route, seeded. Status and drop faults answer before the handler runs, so an
 //!   injected failure never creates anything.
-//! - **Observability**: [`SandboxHandle::stats`], [`SandboxHandle::jobs`] and
-//!   [`SandboxHandle::holdings`] (also `GET /sandbox/holdings`, outside the API).
+//! - **Observability**: [`Sandbox::stats`], [`Sandbox::jobs`] and
+//!   [`Sandbox::holdings`] (also `GET /sandbox/holdings`, outside the API).
 //!
 //! **An independent oracle.** The sandbox speaks the spec's wire types (it serialises the
 //! generated `invaro::types`, so its answers have the spec's shape, and its conformance tests
@@ -68,6 +68,7 @@
 
 #![warn(missing_docs)]
 
+mod builder;
 mod cli;
 mod config;
 mod error;
@@ -80,12 +81,13 @@ mod server;
 mod state;
 mod webhooks;
 
+pub use builder::SandboxBuilder;
 pub use cli::{SandboxArgs, init_logging, serve};
 pub use config::{
     DEFAULT_API_KEY, DEFAULT_FAIL_MARKER, DEFAULT_MAX_STORAGE_BYTES, DEFAULT_WEBHOOK_SECRET,
-    JobTimings, SandboxBuilder,
+    JobTimings,
 };
 pub use faults::{Fault, FaultRule, Scope};
-pub use server::{Sandbox, SandboxHandle};
+pub use server::Sandbox;
 pub use state::{Holdings, JobSummary, Stats};
 pub use webhooks::{SIGNATURE_HEADER, sign as sign_webhook};

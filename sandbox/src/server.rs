@@ -25,24 +25,14 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Sleep;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, SandboxBuilder};
+use crate::config::Config;
 use crate::routes::{self, API_PREFIX};
-use crate::state::{AppState, Holdings, JobSummary, Shared, Stats};
+use crate::state::{AppState, Holdings, JobSummary, SandboxState, Stats};
 
-/// The local Invaro API; start one with [`Sandbox::builder`].
-#[derive(Debug)]
-pub struct Sandbox;
-
-impl Sandbox {
-    /// A builder with the defaults: 127.0.0.1 on a free port, API key `sandbox-key`.
-    pub fn builder() -> SandboxBuilder {
-        SandboxBuilder::default()
-    }
-}
-
-/// A running sandbox. Dropping it starts a graceful shutdown; [`SandboxHandle::shutdown`] also
-/// waits for it to finish.
-pub struct SandboxHandle {
+/// The local Invaro API, running: [`Sandbox::builder`] configures one and
+/// [`SandboxBuilder::start`](crate::SandboxBuilder::start) starts it. Dropping it starts a
+/// graceful shutdown; [`Sandbox::shutdown`] also waits for it to finish.
+pub struct Sandbox {
     addr: SocketAddr,
     base_url: String,
     state: AppState,
@@ -50,7 +40,7 @@ pub struct SandboxHandle {
     task: Option<JoinHandle<io::Result<()>>>,
 }
 
-pub(crate) async fn start(config: Config) -> io::Result<SandboxHandle> {
+pub(crate) async fn start(config: Config) -> io::Result<Sandbox> {
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     // A wildcard bind is reachable on loopback, which is what a URL for clients needs.
@@ -61,10 +51,14 @@ pub(crate) async fn start(config: Config) -> io::Result<SandboxHandle> {
     };
     let base_url = format!("http://{reachable}{API_PREFIX}");
     let shutdown = CancellationToken::new();
-    let state = Arc::new(Shared::new(config, base_url.clone(), shutdown.clone()));
+    let state = Arc::new(SandboxState::new(
+        config,
+        base_url.clone(),
+        shutdown.clone(),
+    ));
     let app = routes::router(state.clone());
     let task = tokio::spawn(serve(listener, app, state.clone()));
-    Ok(SandboxHandle {
+    Ok(Sandbox {
         addr,
         base_url,
         state,
@@ -236,7 +230,7 @@ impl Drop for OpenConnection {
     }
 }
 
-impl SandboxHandle {
+impl Sandbox {
     /// The base URL clients use, for example `http://127.0.0.1:41234/api/v1`.
     pub fn base_url(&self) -> &str {
         &self.base_url
@@ -287,16 +281,16 @@ impl SandboxHandle {
     }
 }
 
-impl Drop for SandboxHandle {
+impl Drop for Sandbox {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
 }
 
-impl fmt::Debug for SandboxHandle {
+impl fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The API key and webhook secret stay out of Debug output.
-        f.debug_struct("SandboxHandle")
+        f.debug_struct("Sandbox")
             .field("base_url", &self.base_url)
             .finish_non_exhaustive()
     }

@@ -183,7 +183,7 @@ pub(crate) struct StoredSchema {
 pub(crate) struct Store {
     pub files: HashMap<String, StoredFile>,
     pub jobs: HashMap<String, StoredJob>,
-    /// Job ids in creation order, for [`crate::SandboxHandle::jobs`].
+    /// Job ids in creation order, for [`crate::Sandbox::jobs`].
     pub job_order: Vec<String>,
     pub schemas: Vec<StoredSchema>,
     sequence: u64,
@@ -322,7 +322,7 @@ pub struct JobSummary {
 }
 
 /// The state shared by every request.
-pub(crate) struct Shared {
+pub(crate) struct SandboxState {
     pub config: Config,
     pub base_url: String,
     pub store: Mutex<Store>,
@@ -335,10 +335,10 @@ pub(crate) struct Shared {
     fault_sequence: AtomicU64,
 }
 
-/// A cheap handle on [`Shared`].
-pub(crate) type AppState = Arc<Shared>;
+/// A cheap handle on [`SandboxState`].
+pub(crate) type AppState = Arc<SandboxState>;
 
-impl Shared {
+impl SandboxState {
     pub fn new(config: Config, base_url: String, shutdown: CancellationToken) -> Self {
         Self {
             rate: RateLimiter::new(config.rate_limit, config.rate_window, config.api_keys.len()),

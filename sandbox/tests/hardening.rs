@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{Api, assert_error, builder, form, json_of};
 use invaro_sandbox::samples::INVOICE_PDF;
-use invaro_sandbox::{FaultRule, SandboxHandle};
+use invaro_sandbox::{FaultRule, Sandbox};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 const SOON: Duration = Duration::from_secs(10);
 
 /// A raw connection to the sandbox, for clients that misbehave.
-async fn connect(sandbox: &SandboxHandle) -> TcpStream {
+async fn connect(sandbox: &Sandbox) -> TcpStream {
     TcpStream::connect(sandbox.addr()).await.expect("connects")
 }
 
@@ -521,7 +521,7 @@ async fn the_invoice_status_is_enveloped_by_default_and_bare_behind_the_flag() {
 }
 
 /// Waits (within [`SOON`]) until the sandbox reports `count` open connections.
-async fn until_connections(sandbox: &SandboxHandle, count: u64) {
+async fn until_connections(sandbox: &Sandbox, count: u64) {
     let deadline = tokio::time::Instant::now() + SOON;
     while sandbox.holdings().connections != count {
         assert!(

@@ -20,13 +20,13 @@ struct Receiver {
 }
 
 async fn receiver(fail_first: usize) -> Receiver {
-    type Shared = (
+    type HookState = (
         mpsc::UnboundedSender<(String, Bytes)>,
         Arc<AtomicUsize>,
         usize,
     );
     async fn hook(
-        State((tx, seen, fail_first)): State<Shared>,
+        State((tx, seen, fail_first)): State<HookState>,
         headers: HeaderMap,
         body: Bytes,
     ) -> StatusCode {

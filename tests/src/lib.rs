@@ -5,10 +5,10 @@ use std::{collections::BTreeMap, time::Duration};
 
 use futures::StreamExt;
 use invaro::{Client, DocumentKind, Error, Job, PollPolicy, RateLimit, RetryPolicy, Upload};
-use invaro_sandbox::{SandboxBuilder, SandboxHandle, samples};
+use invaro_sandbox::{Sandbox, SandboxBuilder, samples};
 
 /// Starts `sandbox` and builds a client for it with test-sized waits.
-pub async fn start(sandbox: SandboxBuilder, limit: RateLimit) -> (SandboxHandle, Client) {
+pub async fn start(sandbox: SandboxBuilder, limit: RateLimit) -> (Sandbox, Client) {
     let sandbox = sandbox.start().await.expect("the sandbox starts");
     let client = client(sandbox.base_url(), sandbox.api_key(), limit);
     (sandbox, client)
@@ -43,7 +43,7 @@ pub trait JobStarts {
     fn job_starts(&self, document: &str) -> impl Future<Output = Option<u64>>;
 }
 
-impl JobStarts for SandboxHandle {
+impl JobStarts for Sandbox {
     async fn job_starts(&self, document: &str) -> Option<u64> {
         self.stats().job_starts_by_document.get(document).copied()
     }

@@ -13,12 +13,12 @@ use invaro::{
     Client, DocumentKind, Error, PollPolicy, RateLimit, RetryPolicy, Upload,
     batch::{Batch, Entry, Event, Item, Journal, State},
 };
-use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle, samples};
+use invaro_sandbox::{JobTimings, Sandbox, samples};
 
 /// The child half of `a_killed_writer_leaves_a_whole_journal_and_no_lock`.
 const CHILD: &str = "INVARO_TEST_JOURNAL_WRITER";
 
-async fn sandbox(timings: JobTimings) -> (SandboxHandle, Client) {
+async fn sandbox(timings: JobTimings) -> (Sandbox, Client) {
     let sandbox = Sandbox::builder()
         .job_timings(timings)
         .rate_limit(100_000, Duration::from_secs(60))

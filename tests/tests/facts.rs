@@ -7,13 +7,13 @@
 use std::time::Duration;
 
 use invaro::{DocumentKind, facts, types::FileStatus};
-use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle};
+use invaro_sandbox::{JobTimings, Sandbox};
 use reqwest::{
     StatusCode,
     multipart::{Form, Part},
 };
 
-async fn sandbox() -> SandboxHandle {
+async fn sandbox() -> Sandbox {
     Sandbox::builder()
         .job_timings(JobTimings::INSTANT)
         .rate_limit(10_000, Duration::from_secs(60))
@@ -23,7 +23,7 @@ async fn sandbox() -> SandboxHandle {
 }
 
 /// Sends `files` (name, bytes) to `POST /files/upload` and returns the status.
-async fn upload(sandbox: &SandboxHandle, files: Vec<(String, Vec<u8>)>) -> StatusCode {
+async fn upload(sandbox: &Sandbox, files: Vec<(String, Vec<u8>)>) -> StatusCode {
     let form = files.into_iter().fold(Form::new(), |form, (name, bytes)| {
         form.part("files", Part::bytes(bytes).file_name(name))
     });

@@ -15,7 +15,7 @@ fn definition() -> serde_json::Value {
 }
 
 /// A sandbox whose jobs finish at once, and an unthrottled client for it.
-async fn start_instant() -> (invaro_sandbox::SandboxHandle, invaro::Client) {
+async fn start_instant() -> (invaro_sandbox::Sandbox, invaro::Client) {
     start(
         Sandbox::builder().job_timings(JobTimings::INSTANT),
         RateLimit::unlimited(),

@@ -26,7 +26,7 @@ use axum::{
     routing::get,
 };
 use invaro::RateLimit;
-use invaro_sandbox::{FaultRule, JobTimings, Sandbox, SandboxHandle};
+use invaro_sandbox::{FaultRule, JobTimings, Sandbox};
 use invaro_tests::{JobStarts, client, run_jobs};
 use serde_json::{Value, json};
 
@@ -236,7 +236,7 @@ async fn serve_sandbox() {
         .expect("stdin reads until the parent goes");
 }
 
-async fn stats(State(sandbox): State<Arc<SandboxHandle>>) -> Json<Value> {
+async fn stats(State(sandbox): State<Arc<Sandbox>>) -> Json<Value> {
     let stats = sandbox.stats();
     let job_ids: Vec<String> = sandbox.jobs().into_iter().map(|j| j.job_id).collect();
     let twice = stats
@@ -254,10 +254,7 @@ async fn stats(State(sandbox): State<Arc<SandboxHandle>>) -> Json<Value> {
     }))
 }
 
-async fn starts(
-    State(sandbox): State<Arc<SandboxHandle>>,
-    Path(document): Path<String>,
-) -> Json<Value> {
+async fn starts(State(sandbox): State<Arc<Sandbox>>, Path(document): Path<String>) -> Json<Value> {
     let starts = sandbox
         .stats()
         .job_starts_by_document

@@ -16,14 +16,12 @@ use invaro::{
 use serde::Serialize;
 
 use super::parse::{self, Outcome, Status};
-use crate::{
-    context::Ctx,
-    exit::{Exit, Failure},
-    output::{local_time, table_of},
-    outputs,
-    pool::Ran,
-    progress::Overall,
-};
+use crate::context::Ctx;
+use crate::exit::{Exit, Failure};
+use crate::out_dir;
+use crate::pool::Ran;
+use crate::progress::Overall;
+use crate::stdout::{local_time, table_of};
 
 /// The journal's file name inside the batch's folder, unless `--journal` says otherwise.
 pub const JOURNAL_NAME: &str = ".invaro-batch.sqlite";
@@ -75,7 +73,7 @@ pub async fn run(ctx: &Ctx, batch: Batch<'_>) -> Result<(), Failure> {
             // A result file of a file the journal knows is the journal's own: a rerun may
             // replace it (with the same result, or that of the file's new content).
             let ours = |i: usize| batch.overwrite || known.contains(&todo[i]);
-            Some(outputs::plan_replacing(dir, &paths, ours)?)
+            Some(out_dir::plan_replacing(dir, &paths, ours)?)
         }
         None => None,
     };

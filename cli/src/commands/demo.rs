@@ -6,11 +6,9 @@ use invaro::DocumentKind;
 use invaro_sandbox::{JobTimings, Sandbox, samples};
 
 use super::parse::{self, Outcome};
-use crate::{
-    context::{Connection, Ctx},
-    exit::{Exit, Failure},
-    pool::Pool,
-};
+use crate::context::{Connection, Ctx};
+use crate::exit::{Exit, Failure};
+use crate::pool::Pool;
 
 /// Runs `invaro demo`; `instant` makes the sandbox's jobs finish at once.
 pub async fn run(ctx: &Ctx, instant: bool) -> Result<(), Failure> {

@@ -4,13 +4,15 @@ use std::{io::Write, path::Path};
 
 use serde_json::json;
 
-use crate::{
-    args::FilesCommand,
-    context::Ctx,
-    exit::{Exit, Failure},
-    output::table_of,
-    save::Staged,
-};
+use crate::args::FilesCommand;
+
+use crate::context::Ctx;
+
+use crate::exit::{Exit, Failure};
+
+use crate::stdout::table_of;
+
+use crate::save::Staged;
 
 /// Runs `invaro files ...`.
 pub async fn run(ctx: &Ctx, command: FilesCommand) -> Result<(), Failure> {

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use invaro::{Client, DocumentKind, Job};
 
 use super::parse::{self, Deadline, Outcome, PARALLEL, Status};
-use crate::{context::Ctx, exit::Failure, output::table_of, pool::Pool};
+use crate::{context::Ctx, exit::Failure, pool::Pool, stdout::table_of};
 
 /// Runs `invaro upload`: each document id is printed as soon as its file is uploaded.
 pub async fn upload(ctx: &Ctx, files: &[PathBuf]) -> Result<(), Failure> {

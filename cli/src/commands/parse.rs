@@ -11,14 +11,17 @@ use invaro::{Client, DocumentKind, Job, ParsedDocument, Upload, facts, webhook};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::{
-    args::ParseArgs,
-    context::Ctx,
-    exit::{Exit, Failure},
-    outputs,
-    pool::{Pool, Slot},
-    progress::Task,
-};
+use crate::args::ParseArgs;
+
+use crate::context::Ctx;
+
+use crate::exit::{Exit, Failure};
+
+use crate::pool::{Pool, Slot};
+
+use crate::progress::Task;
+
+use crate::out_dir;
 
 /// How many files or jobs one command works on at once (the client's rate limiter still paces
 /// the requests).
@@ -30,7 +33,7 @@ pub async fn run(ctx: &Ctx, args: ParseArgs) -> Result<(), Failure> {
     let targets = match &args.out {
         Some(dir) => {
             let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
-            Some(outputs::plan(dir, &paths, args.overwrite)?)
+            Some(out_dir::plan(dir, &paths, args.overwrite)?)
         }
         None => None,
     };

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::{
-    args::SchemasCommand, commands::read_input, context::Ctx, exit::Failure, output::table_of,
+    args::SchemasCommand, commands::read_input, context::Ctx, exit::Failure, stdout::table_of,
 };
 
 /// Runs `invaro schemas ...`.

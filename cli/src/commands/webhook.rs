@@ -3,12 +3,13 @@
 use invaro::webhook::{self, Verifier, WebhookError, WebhookEvent};
 use serde_json::json;
 
-use crate::{
-    args::WebhookCommand,
-    commands::read_input,
-    context::Ctx,
-    exit::{Exit, Failure},
-};
+use crate::args::WebhookCommand;
+
+use crate::commands::read_input;
+
+use crate::context::Ctx;
+
+use crate::exit::{Exit, Failure};
 
 /// Runs `invaro webhook ...`.
 pub fn run(ctx: &Ctx, command: WebhookCommand) -> Result<(), Failure> {

@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle, Stats, samples};
+use invaro_sandbox::{JobTimings, Sandbox, Stats, samples};
 
 /// The key the test sandboxes accept: distinctive, so a leak is easy to spot.
 pub const KEY: &str = "sk_test_SECRET_4f9a27";
@@ -18,7 +18,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_invaro");
 
 /// A sandbox serving on its own runtime, so tests can stay synchronous.
 pub struct Api {
-    handle: Option<SandboxHandle>,
+    handle: Option<Sandbox>,
     runtime: tokio::runtime::Runtime,
     /// A folder for the test's files.
     pub dir: tempfile::TempDir,
@@ -67,7 +67,7 @@ impl Api {
         }
     }
 
-    fn handle(&self) -> &SandboxHandle {
+    fn handle(&self) -> &Sandbox {
         self.handle.as_ref().expect("present until drop")
     }
 

@@ -2,14 +2,14 @@
 //! limiter, retries, reading bodies whole and bounded, and tracing.
 //!
 //! progenitor gives the generated `Client` an inner value of type [`Transport`] and calls the
-//! [`ClientHooks`] methods implemented here for every operation; the hand-written uploads call
+//! `ClientHooks` methods of [`hooks`] for every operation; the hand-written uploads call
 //! `Transport::send` directly, so both go through the same code and the same retry classifier
-//! (`retry::may_resend`).
+//! (`retry::may_resend`). This module knows nothing of the generated code (which names it);
+//! [`hooks`], above both, joins them.
 
 use std::{cell::Cell, fmt, sync::Arc};
 
 use bytes::{Bytes, BytesMut};
-use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{
     Method, Request, Response, ResponseBuilderExt, StatusCode,
     header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT},
@@ -18,18 +18,16 @@ use secrecy::ExposeSecret;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::{
-    Config, Error, MAX_FILE_BYTES,
-    error::Attempted,
-    generated::{self, types},
-};
+use crate::error::Attempted;
+use crate::{Config, Error, MAX_FILE_BYTES};
 
 pub(crate) mod exact_numbers;
+pub(crate) mod hooks;
 pub(crate) mod rate_limit;
 pub(crate) mod retry;
 
 use rate_limit::Limiter;
-use retry::Outcome;
+use retry::Delivery;
 
 pub use rate_limit::{MAX_SERVER_WINDOW, RateLimit};
 pub use retry::RetryPolicy;
@@ -44,22 +42,20 @@ tokio::task_local! {
     static LAST_ATTEMPT: Cell<Attempted>;
     /// A permit the wait scheduler already took for the call running in this task: its first
     /// attempt uses it instead of queueing again.
-    static PREPAID: Cell<Option<crate::transport::rate_limit::Permit>>;
+    static PREPAID: Cell<Option<rate_limit::Permit>>;
 }
 
 /// Runs `call` with `permit` already taken for its first attempt.
-pub(crate) async fn with_permit<T>(
-    permit: crate::transport::rate_limit::Permit,
-    call: impl Future<Output = T>,
-) -> T {
+pub(crate) async fn with_permit<T>(permit: rate_limit::Permit, call: impl Future<Output = T>) -> T {
     PREPAID.scope(Cell::new(Some(permit)), call).await
 }
 
 /// The state every call shares: one per [`crate::Client`], cloned cheaply.
 #[derive(Clone)]
-pub struct Transport(Arc<Shared>);
+pub struct Transport(Arc<TransportState>);
 
-struct Shared {
+/// What every call of one client uses: its headers, retry policy, rate limiter and timeouts.
+struct TransportState {
     authorization: HeaderValue,
     user_agent: HeaderValue,
     retry: RetryPolicy,
@@ -89,7 +85,7 @@ impl Transport {
         authorization.set_sensitive(true);
         let user_agent = HeaderValue::from_str(&config.user_agent)
             .map_err(|_| Error::invalid("user_agent", "must be printable ASCII"))?;
-        Ok(Self(Arc::new(Shared {
+        Ok(Self(Arc::new(TransportState {
             authorization,
             user_agent,
             retry: config.retry.clone(),
@@ -124,7 +120,8 @@ impl Transport {
     /// Sends the request `make` builds, again while the retry classifier allows: every attempt
     /// waits for the rate limiter (where it counts as `cost` requests), and is built anew (so a
     /// file upload re-opens its files). Any status comes back as a response; only a failure
-    /// with no response at all is an error.
+    /// with no response at all is an error. A response that says an earlier attempt already
+    /// did the work carries [`DoneByEarlierAttempt`].
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
@@ -146,18 +143,17 @@ impl Transport {
             attempt += 1;
             let request = next.take().unwrap_or_else(&make);
             let failure = match self.attempt(http, operation, cost, attempt, request).await {
-                Ok(response) if earlier_arrived && already_done(&method, response.status()) => {
+                Ok(mut response) if earlier_arrived && already_done(&method, response.status()) => {
                     tracing::debug!(operation, status = %response.status(), "an earlier attempt did the work");
-                    // Rare: the URL is read from a request built again rather than kept for
-                    // every call.
-                    return Ok(done_by_earlier_attempt(operation, make().url(), response));
+                    response.extensions_mut().insert(DoneByEarlierAttempt);
+                    return Ok(response);
                 }
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
-            let outcome = failure.outcome();
-            earlier_arrived |= outcome.may_have_arrived();
-            if !retry::may_resend(repeat_safe, outcome) {
+            let delivery = failure.delivery();
+            earlier_arrived |= delivery.may_have_arrived();
+            if !retry::may_resend(repeat_safe, delivery) {
                 break failure;
             }
             let (server, elapsed) = (failure.server_delay(), started.elapsed());
@@ -174,8 +170,7 @@ impl Transport {
     }
 
     /// One attempt: a permit, the request, its whole body, and what the response teaches the
-    /// limiter. Traced in an `invaro.attempt` span, which is only entered when a subscriber
-    /// listens.
+    /// limiter. Traced in an `invaro.attempt` span.
     async fn attempt(
         &self,
         http: &reqwest::Client,
@@ -191,9 +186,6 @@ impl Transport {
             status = tracing::field::Empty,
             limiter_wait_ms = tracing::field::Empty,
         );
-        if span.is_disabled() {
-            return self.exchange(http, cost, request, &span).await;
-        }
         self.exchange(http, cost, request, &span)
             .instrument(span.clone())
             .await
@@ -207,16 +199,14 @@ impl Transport {
         request: Request,
         span: &tracing::Span,
     ) -> Result<Response, FailedAttempt> {
-        let waited = (!span.is_disabled()).then(Instant::now);
+        let waited = Instant::now();
         // Held until the answer is in: the limiter counts from when requests finish.
         let _permit = match PREPAID.try_with(Cell::take) {
             Ok(Some(permit)) => permit,
             _ => self.0.limiter.acquire(cost).await,
         };
-        if let Some(waited) = waited {
-            let waited = u64::try_from(waited.elapsed().as_millis()).unwrap_or(u64::MAX);
-            span.record("limiter_wait_ms", waited);
-        }
+        let waited = u64::try_from(waited.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span.record("limiter_wait_ms", waited);
         let response = http
             .execute(request)
             .await
@@ -242,6 +232,23 @@ impl Transport {
     }
 }
 
+/// Marks a response to a repeated request that says an earlier attempt already did the work
+/// (a DELETE that meets "not found"): the caller answers as that attempt would have been.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DoneByEarlierAttempt;
+
+/// Runs `call`, and returns its output with what the transport saw of its last attempt (for
+/// the errors that progenitor reports without it). A combinator rather than an `async fn`, so
+/// that the future of `call` is held once, not twice (an `async fn` keeps its argument and the
+/// future it awaits side by side).
+pub(crate) fn with_last_attempt<F: Future>(
+    call: F,
+) -> impl Future<Output = (F::Output, Attempted)> {
+    use futures::FutureExt;
+    let with_last = call.map(|output| (output, LAST_ATTEMPT.with(Cell::get)));
+    LAST_ATTEMPT.scope(Cell::new(Attempted::default()), with_last)
+}
+
 /// Updates what this task's call knows of its last attempt (nothing outside a call).
 fn record(update: impl FnOnce(&mut Attempted)) {
     let _ = LAST_ATTEMPT.try_with(|last| {
@@ -261,10 +268,10 @@ enum FailedAttempt {
 }
 
 impl FailedAttempt {
-    fn outcome(&self) -> Outcome {
+    fn delivery(&self) -> Delivery {
         match self {
-            Self::Status(response) => Outcome::Status(response.status()),
-            Self::Transport(e) => Outcome::of_transport(e),
+            Self::Status(response) => Delivery::Status(response.status()),
+            Self::Transport(e) => Delivery::of_transport(e),
         }
     }
 
@@ -290,51 +297,6 @@ fn already_done(method: &Method, status: StatusCode) -> bool {
     *method == Method::DELETE && matches!(status.as_u16(), 404 | 409 | 410)
 }
 
-/// The success an earlier attempt would have received: the operation's success body.
-fn done_by_earlier_attempt(operation: &str, url: &reqwest::Url, response: Response) -> Response {
-    let file_id = url
-        .path_segments()
-        .and_then(|mut segments| segments.next_back())
-        .unwrap_or_default()
-        .to_string();
-    let body = match operation {
-        "delete_file" => types::FileDeletedResponse {
-            success: true,
-            data: types::FileDeleted {
-                file_id,
-                message: Some("deleted by an earlier attempt of this call".into()),
-            },
-        },
-        _ => return response,
-    };
-    let body = serde_json::to_vec(&body).expect("generated types serialize");
-    http::Response::builder()
-        .status(StatusCode::OK)
-        .header(CONTENT_TYPE, "application/json")
-        .body(body)
-        .expect("a static status and header are valid")
-        .into()
-}
-
-/// What a request counts as against the API's rate limit: each document of a batch is one
-/// request; everything else is one.
-fn documents_in_batch(operation: &str, request: &Request) -> u32 {
-    if !operation.ends_with("_batch") {
-        return 1;
-    }
-    #[derive(serde::Deserialize)]
-    struct Batch {
-        files: Vec<serde::de::IgnoredAny>,
-    }
-    request
-        .body()
-        .and_then(reqwest::Body::as_bytes)
-        .and_then(|body| serde_json::from_slice::<Batch>(body).ok())
-        .map_or(1, |batch| {
-            u32::try_from(batch.files.len()).unwrap_or(u32::MAX).max(1)
-        })
-}
-
 /// The same response with its body read into memory, at most [`MAX_BODY_BYTES`]. A longer
 /// body is cut there and ends in an error, so that whoever reads it learns why.
 async fn read_whole(mut response: Response) -> reqwest::Result<Response> {
@@ -347,7 +309,7 @@ async fn read_whole(mut response: Response) -> reqwest::Result<Response> {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("json"));
-    let body = match json.then(|| crate::transport::exact_numbers::quote_inexact_numbers(&body)) {
+    let body = match json.then(|| exact_numbers::quote_inexact_numbers(&body)) {
         Some(std::borrow::Cow::Owned(quoted)) => Bytes::from(quoted),
         _ => body,
     };
@@ -377,96 +339,20 @@ async fn read_whole(mut response: Response) -> reqwest::Result<Response> {
     Ok(rebuilt.into())
 }
 
-/// The body of `response`, up to [`MAX_BODY_BYTES`], and whether it went on beyond. A body
-/// that arrives in one chunk is kept as it came, without a copy.
+/// The body of `response`, up to [`MAX_BODY_BYTES`], and whether it went on beyond.
 async fn read_capped(response: &mut Response) -> reqwest::Result<(Bytes, bool)> {
     let announced = response.content_length().unwrap_or(0);
     if announced > MAX_BODY_BYTES {
         return Ok((Bytes::new(), true));
     }
-    let Some(first) = response.chunk().await? else {
-        return Ok((Bytes::new(), false));
-    };
-    if first.len() as u64 > MAX_BODY_BYTES {
-        return Ok((Bytes::new(), true));
-    }
-    let Some(second) = response.chunk().await? else {
-        return Ok((first, false));
-    };
-    let mut body = BytesMut::with_capacity(announced.min(MAX_BODY_BYTES) as usize);
-    let mut chunk = Some(second);
-    body.extend_from_slice(&first);
-    while let Some(next) = chunk {
-        if body.len() as u64 + next.len() as u64 > MAX_BODY_BYTES {
+    let mut body = BytesMut::with_capacity(announced as usize);
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() as u64 + chunk.len() as u64 > MAX_BODY_BYTES {
             return Ok((body.freeze(), true));
         }
-        body.extend_from_slice(&next);
-        chunk = response.chunk().await?;
+        body.extend_from_slice(&chunk);
     }
     Ok((body.freeze(), false))
-}
-
-/// Runs one generated call, turning its error into an [`Error`] that knows the response status.
-///
-/// Built from combinators rather than as an `async fn`: an `async fn` keeps its argument and
-/// the future it awaits side by side, which would double the size of every call's future (and
-/// the bytes moved each time one is polled into place).
-pub(crate) fn call<T, F>(future: F) -> impl Future<Output = Result<T, Error>>
-where
-    F: Future<
-        Output = Result<
-            progenitor_client::ResponseValue<T>,
-            progenitor_client::Error<generated::types::ErrorEnvelope>,
-        >,
-    >,
-{
-    use futures::FutureExt;
-    let with_last = future.map(|result| (result, LAST_ATTEMPT.with(Cell::get)));
-    LAST_ATTEMPT
-        .scope(Cell::new(Attempted::default()), with_last)
-        .then(|(result, last)| async move {
-            match result {
-                Ok(value) => Ok(value.into_inner()),
-                Err(e) => Err(Error::from_generated(e, last).await),
-            }
-        })
-}
-
-/// A success status as the one every generated operation declares: servers answer success
-/// with 201, 202 or another 2xx where the docs say 200, and progenitor knows only the statuses
-/// the spec lists.
-fn as_declared_success(response: Response) -> Response {
-    if !response.status().is_success() || response.status() == StatusCode::OK {
-        return response;
-    }
-    let mut response = http::Response::from(response);
-    *response.status_mut() = StatusCode::OK;
-    Response::from(response)
-}
-
-impl ClientHooks<Transport> for generated::Client {
-    async fn pre<E>(
-        &self,
-        request: &mut Request,
-        _info: &OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
-        self.inner().prepare(request);
-        Ok(())
-    }
-
-    async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
-        if request.body().is_some_and(|body| body.as_bytes().is_none()) {
-            // A streamed body cannot be sent twice; generated calls only stream nothing.
-            return self.client().execute(request).await;
-        }
-        let cost = documents_in_batch(info.operation_id, &request);
-        let make = || request.try_clone().expect("a body in memory can be cloned");
-        let response = self
-            .inner()
-            .send(self.client(), info.operation_id, cost, make)
-            .await?;
-        Ok(as_declared_success(response))
-    }
 }
 
 #[cfg(test)]

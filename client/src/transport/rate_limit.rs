@@ -72,11 +72,12 @@ impl RateLimit {
 /// than `limit` requests within a window, however late a busy machine sends them.
 #[derive(Clone, Debug)]
 pub(crate) struct Limiter {
-    inner: Option<Arc<Shared>>,
+    inner: Option<Arc<LimiterState>>,
 }
 
+/// What every clone of a [`Limiter`] and its permits share.
 #[derive(Debug)]
-struct Shared {
+struct LimiterState {
     limit: usize,
     window: Duration,
     state: Mutex<State>,
@@ -124,7 +125,7 @@ struct ServerWindow {
 #[must_use]
 #[derive(Debug)]
 pub(crate) struct Permit {
-    shared: Option<Arc<Shared>>,
+    shared: Option<Arc<LimiterState>>,
     /// Its slots: consecutive, because only the caller holding the queue takes slots.
     ids: Range<u64>,
 }
@@ -150,7 +151,7 @@ impl Drop for Permit {
 impl Limiter {
     pub(crate) fn new(config: RateLimit) -> Self {
         let inner = config.limit.map(|(limit, window)| {
-            Arc::new(Shared {
+            Arc::new(LimiterState {
                 limit: limit as usize,
                 window,
                 state: Mutex::new(State::default()),
@@ -275,10 +276,10 @@ impl Limiter {
 }
 
 /// Counts an ordinary caller as waiting while it lives.
-struct Urgent<'a>(&'a Shared);
+struct Urgent<'a>(&'a LimiterState);
 
 impl<'a> Urgent<'a> {
-    fn new(shared: &'a Shared) -> Self {
+    fn new(shared: &'a LimiterState) -> Self {
         shared.urgent.fetch_add(1, Ordering::SeqCst);
         shared.urgent_arrived.notify_waiters();
         Self(shared)
@@ -307,7 +308,7 @@ impl Permit {
     }
 }
 
-impl Shared {
+impl LimiterState {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // The state holds plain numbers: a panic elsewhere cannot leave it inconsistent.
         self.state

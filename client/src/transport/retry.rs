@@ -130,9 +130,10 @@ impl RetryPolicy {
     }
 }
 
-/// What one attempt came to, as far as sending it again is concerned.
+/// How far one attempt got (never sent, lost on the way, or answered), which is what decides
+/// whether it may be sent again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub(crate) enum Delivery {
     /// The server answered with this status.
     Status(StatusCode),
     /// The connection never opened: nothing reached the server.
@@ -144,7 +145,7 @@ pub(crate) enum Outcome {
     Unsendable,
 }
 
-impl Outcome {
+impl Delivery {
     /// What a transport error says about whether the request left.
     pub(crate) fn of_transport(e: &reqwest::Error) -> Self {
         if e.is_builder() {
@@ -175,16 +176,16 @@ pub(crate) fn repeat_safe(method: &Method) -> bool {
     )
 }
 
-/// The one retry classifier: may a request be sent again after `outcome`, given whether its
+/// The one retry classifier: may a request be sent again after `delivery`, given whether its
 /// method is [`repeat_safe`]?
-pub(crate) fn may_resend(repeat_safe: bool, outcome: Outcome) -> bool {
-    match outcome {
-        Outcome::NotSent => true,
-        Outcome::Unsendable => false,
-        Outcome::Status(StatusCode::TOO_MANY_REQUESTS) => true,
-        Outcome::Status(status) if is_transient(status) => repeat_safe,
-        Outcome::Status(_) => false,
-        Outcome::Lost => repeat_safe,
+pub(crate) fn may_resend(repeat_safe: bool, delivery: Delivery) -> bool {
+    match delivery {
+        Delivery::NotSent => true,
+        Delivery::Unsendable => false,
+        Delivery::Status(StatusCode::TOO_MANY_REQUESTS) => true,
+        Delivery::Status(status) if is_transient(status) => repeat_safe,
+        Delivery::Status(_) => false,
+        Delivery::Lost => repeat_safe,
     }
 }
 
@@ -332,7 +333,7 @@ mod tests {
 
     #[test]
     fn what_may_be_sent_again() {
-        use Outcome::*;
+        use Delivery::*;
         let status = |code| Status(StatusCode::from_u16(code).unwrap());
         for method in [Method::GET, Method::DELETE, Method::HEAD] {
             for outcome in [

@@ -44,11 +44,12 @@ const EVENT_BACKLOG: usize = 1024;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Receiver {
-    shared: Arc<Shared>,
+    shared: Arc<ReceiverState>,
 }
 
+/// What every clone of a [`Receiver`] shares.
 #[derive(Debug)]
-struct Shared {
+struct ReceiverState {
     verifier: Verifier,
     schedulers: Mutex<Vec<WeakScheduler>>,
     events: broadcast::Sender<WebhookEvent>,
@@ -58,7 +59,7 @@ impl Receiver {
     /// A receiver that accepts deliveries `verifier` vouches for.
     pub fn new(verifier: Verifier) -> Self {
         Self {
-            shared: Arc::new(Shared {
+            shared: Arc::new(ReceiverState {
                 verifier,
                 schedulers: Mutex::default(),
                 events: broadcast::channel(EVENT_BACKLOG).0,

@@ -7,7 +7,7 @@
 //! ```
 
 use invaro::{Client, DocumentKind, PollPolicy, Upload};
-use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle, samples};
+use invaro_sandbox::{JobTimings, Sandbox, samples};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -51,7 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// The real API when `INVARO_API_KEY` is set; otherwise a sandbox started in this process.
-async fn connect() -> Result<(Client, Option<SandboxHandle>), Box<dyn std::error::Error>> {
+async fn connect() -> Result<(Client, Option<Sandbox>), Box<dyn std::error::Error>> {
     if std::env::var_os("INVARO_API_KEY").is_some() {
         println!("Using the Invaro API (INVARO_API_KEY is set).");
         return Ok((Client::from_env()?, None));

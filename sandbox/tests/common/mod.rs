@@ -1,14 +1,14 @@
 //! Helpers shared by the sandbox's integration tests: a started sandbox and a plain HTTP client.
 #![allow(dead_code)]
 
-use invaro_sandbox::{JobTimings, Sandbox, SandboxBuilder, SandboxHandle};
+use invaro_sandbox::{JobTimings, Sandbox, SandboxBuilder};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 
 /// A running sandbox with a client that sends its API key.
 pub struct Api {
-    pub sandbox: SandboxHandle,
+    pub sandbox: Sandbox,
     pub http: reqwest::Client,
 }
 

@@ -30,7 +30,7 @@ use invaro::{
     DocumentKind,
     batch::{Batch, Event, Item, Journal},
 };
-use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle, samples};
+use invaro_sandbox::{JobTimings, Sandbox, samples};
 use tokio::{sync::Notify, time::Instant};
 
 use super::{
@@ -116,7 +116,7 @@ fn one_run(files: &[PathBuf], journal: &Path, interrupt: bool) -> Result<Outcome
         .enable_all()
         .build()
         .map_err(|e| format!("a tokio runtime: {e}"))?;
-    let sandbox: SandboxHandle = server
+    let sandbox: Sandbox = server
         .block_on(
             Sandbox::builder()
                 .rate_limit(LIMIT, WINDOW)
@@ -155,7 +155,7 @@ fn one_run(files: &[PathBuf], journal: &Path, interrupt: bool) -> Result<Outcome
 
 /// Runs the batch (twice over, dropped at half, with `interrupt`); returns the seconds taken.
 async fn batch(
-    sandbox: &SandboxHandle,
+    sandbox: &Sandbox,
     files: &[PathBuf],
     journal: &Path,
     interrupt: bool,
@@ -203,7 +203,7 @@ async fn batch(
 }
 
 /// A client with every policy compressed like the sandbox's clock.
-fn client(sandbox: &SandboxHandle) -> invaro::Client {
+fn client(sandbox: &Sandbox) -> invaro::Client {
     super::polling::client(
         sandbox.api_key(),
         sandbox.base_url(),

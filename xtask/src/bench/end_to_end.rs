@@ -16,7 +16,7 @@ use std::{
 
 use futures::StreamExt;
 use invaro::DocumentKind;
-use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle};
+use invaro_sandbox::{JobTimings, Sandbox};
 use tokio::time::Instant;
 
 use super::{
@@ -86,7 +86,7 @@ fn floor_seconds(requests: usize) -> f64 {
 
 /// A sandbox in compressed time: 60 requests per window, jobs processing for 15 s (scaled),
 /// no whole-second rate-limit headers; with `webhook_secret`, signing deliveries with it.
-pub(super) async fn sandbox(webhook_secret: Option<&str>) -> Result<SandboxHandle, String> {
+pub(super) async fn sandbox(webhook_secret: Option<&str>) -> Result<Sandbox, String> {
     let mut builder = Sandbox::builder()
         .rate_limit(LIMIT, WINDOW)
         .rate_limit_headers(false)
@@ -104,7 +104,7 @@ pub(super) async fn sandbox(webhook_secret: Option<&str>) -> Result<SandboxHandl
 }
 
 /// Parses every file at once through one client; returns the seconds until the last result.
-async fn parse_all(sandbox: &SandboxHandle, files: &[PathBuf]) -> Result<f64, String> {
+async fn parse_all(sandbox: &Sandbox, files: &[PathBuf]) -> Result<f64, String> {
     let client = super::polling::client(
         sandbox.api_key(),
         sandbox.base_url(),

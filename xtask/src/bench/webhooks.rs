@@ -16,7 +16,7 @@ use invaro::{
     DocumentKind,
     webhook::{Listener, Receiver, Verifier},
 };
-use invaro_sandbox::{JobTimings, Sandbox, SandboxHandle, samples};
+use invaro_sandbox::{JobTimings, Sandbox, samples};
 
 use super::{Settings, report::Figure, report::median};
 
@@ -80,7 +80,7 @@ pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
     ])
 }
 
-async fn sandbox() -> Result<SandboxHandle, String> {
+async fn sandbox() -> Result<Sandbox, String> {
     Sandbox::builder()
         .webhook_secret(SECRET)
         .job_timings(JobTimings {
@@ -95,7 +95,7 @@ async fn sandbox() -> Result<SandboxHandle, String> {
 /// Parses `files`, [`STAGGER`] apart, with a receiver attached if `push`; returns the median
 /// delay from completion to seen, in seconds.
 async fn parse_all(
-    sandbox: &SandboxHandle,
+    sandbox: &Sandbox,
     files: &[std::path::PathBuf],
     push: bool,
 ) -> Result<f64, String> {
