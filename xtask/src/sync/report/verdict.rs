@@ -1,4 +1,4 @@
-//! Ties the Rust-API items ([`api`](super::api)) to the operations of the report, and proposes
+//! Ties the Rust-API items ([`api`]) to the operations of the report, and proposes
 //! the version bump ([`bump`](super::bump)).
 
 use std::collections::BTreeSet;
