@@ -5,11 +5,11 @@ use std::time::Duration;
 use invaro::DocumentKind;
 use invaro_sandbox::{JobTimings, Sandbox, samples};
 
-use super::parse::{self, Outcome};
+use super::parse;
 use crate::{
     context::{Connection, Ctx},
     exit::{Exit, Failure},
-    pool::Pool,
+    pool::{ItemReport, Pool},
 };
 
 /// Runs `invaro demo`; `instant` makes the sandbox's jobs finish at once.
@@ -52,16 +52,19 @@ pub async fn run(ctx: &Ctx, instant: bool) -> Result<(), Failure> {
         label: label.clone(),
     };
     let reported = Pool::new(&demo, 1)
-        .run(vec![(sample, Outcome::new(Some(label)))], |file, slot| {
-            parse::parse_file(
-                &demo,
-                &client,
-                file,
-                DocumentKind::Invoice,
-                Some(deadline),
-                slot,
-            )
-        })
+        .run(
+            vec![(sample, ItemReport::new(Some(label)))],
+            |file, slot| {
+                parse::parse_file(
+                    &demo,
+                    &client,
+                    file,
+                    DocumentKind::Invoice,
+                    Some(deadline),
+                    slot,
+                )
+            },
+        )
         .await
         .finish(&demo);
     sandbox

@@ -5,8 +5,13 @@ use std::{path::PathBuf, time::Duration};
 use futures::StreamExt;
 use invaro::{Client, DocumentKind, Job};
 
-use super::parse::{self, Deadline, Outcome, PARALLEL, Status};
-use crate::{context::Ctx, exit::Failure, output::table_of, pool::Pool};
+use super::parse::{self, Deadline, PARALLEL};
+use crate::{
+    context::Ctx,
+    exit::Failure,
+    output::table_of,
+    pool::{ItemReport, Pool, Status},
+};
 
 /// Runs `invaro upload`: each document id is printed as soon as its file is uploaded.
 pub async fn upload(ctx: &Ctx, files: &[PathBuf]) -> Result<(), Failure> {
@@ -15,7 +20,7 @@ pub async fn upload(ctx: &Ctx, files: &[PathBuf]) -> Result<(), Failure> {
     let items = files
         .into_iter()
         .map(|file| {
-            let outcome = Outcome::new(Some(file.label.clone()));
+            let outcome = ItemReport::new(Some(file.label.clone()));
             (file, outcome)
         })
         .collect();
@@ -47,7 +52,7 @@ pub async fn start(ctx: &Ctx, kind: DocumentKind, document_ids: &[String]) -> Re
     let items = document_ids
         .iter()
         .map(|document_id| {
-            let mut outcome = Outcome::new(None);
+            let mut outcome = ItemReport::new(None);
             outcome.document_id = Some(document_id.clone());
             outcome.kind = Some(kind);
             (document_id, outcome)
@@ -127,7 +132,7 @@ pub async fn wait(
     let items = job_ids
         .iter()
         .map(|id| {
-            let mut outcome = Outcome::new(None);
+            let mut outcome = ItemReport::new(None);
             outcome.job_id = Some(id.clone());
             outcome.kind = kind;
             (id, outcome)

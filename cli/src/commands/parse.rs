@@ -1,5 +1,5 @@
 //! `invaro parse`, and the pieces `upload`, `wait`, `batch` and `demo` share with it: checking
-//! files before anything is sent, following a job, and reporting what became of each item.
+//! files before anything is sent and following a job.
 
 use std::{
     io::Read,
@@ -8,15 +8,13 @@ use std::{
 };
 
 use invaro::{Client, DocumentKind, Job, ParsedDocument, Upload, facts, webhook};
-use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::{
     args::ParseArgs,
     context::Ctx,
     exit::{Exit, Failure},
     outputs,
-    pool::{Pool, Slot},
+    pool::{ItemReport, Pool, Slot},
     progress::Task,
 };
 
@@ -41,7 +39,7 @@ pub async fn run(ctx: &Ctx, args: ParseArgs) -> Result<(), Failure> {
         .into_iter()
         .enumerate()
         .map(|(i, file)| {
-            let mut outcome = Outcome::new(Some(file.label.clone()));
+            let mut outcome = ItemReport::new(Some(file.label.clone()));
             outcome.save_as = targets.as_ref().map(|t| t[i].clone());
             (file, outcome)
         })
@@ -210,189 +208,5 @@ pub async fn follow(task: &Task, job: &Job, deadline: Deadline) -> Result<Parsed
             };
             Err(Failure::new(Exit::TimedOut, message))
         }
-    }
-}
-
-/// Where one file, document or job ended up, as the JSON output spells it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Parsed (and saved, with `--out`).
-    Done,
-    /// Uploaded only (`invaro upload`).
-    Uploaded,
-    /// Its job started and was not waited on to the end.
-    #[default]
-    Started,
-    /// Something went wrong; `reason` says what.
-    Failed,
-    /// Its job was still running at the deadline.
-    TimedOut,
-    /// Not tried (for example, its result file exists).
-    Skipped,
-    /// Ctrl-C came first.
-    Interrupted,
-    /// The batch journal cannot tell whether its upload or start reached the API.
-    InDoubt,
-}
-
-/// What became of one file, document or job: one entry of the JSON output.
-#[derive(Debug, Default, Serialize)]
-pub struct Outcome {
-    /// The file, when the command started from one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    /// The uploaded document.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub document_id: Option<String>,
-    /// The parse job.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub job_id: Option<String>,
-    /// Where it ended up (after Ctrl-C, `job_id` is the job left running, if it started).
-    pub status: Status,
-    /// Why it failed or was skipped.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The exit code the failure alone would give.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<u8>,
-    /// Where the result was saved (`--out`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub saved_to: Option<String>,
-    /// What was parsed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<Map<String, Value>>,
-    /// What the document is, when known (for the resume command).
-    #[serde(skip)]
-    pub kind: Option<DocumentKind>,
-    /// Where to save the result (`--out`).
-    #[serde(skip)]
-    pub save_as: Option<PathBuf>,
-    #[serde(skip)]
-    settled: bool,
-    #[serde(skip)]
-    failure: Option<Failure>,
-}
-
-impl Outcome {
-    /// An outcome about `file`, not settled yet.
-    pub fn new(file: Option<String>) -> Self {
-        Self {
-            file,
-            status: Status::Started,
-            ..Self::default()
-        }
-    }
-
-    /// A file not even tried, and why.
-    pub fn skipped(file: String, reason: String) -> Self {
-        Self {
-            file: Some(file),
-            status: Status::Skipped,
-            reason: Some(reason),
-            settled: true,
-            ..Self::default()
-        }
-    }
-
-    /// Settles the outcome: `Ok(Some)` parsed, `Ok(None)` started only, `Err` failed.
-    pub fn finish(&mut self, task: &Task, result: Result<Option<ParsedDocument>, Failure>) {
-        match result {
-            Ok(Some(parsed)) => {
-                task.done("done");
-                self.settle(Status::Done);
-                self.result = Some(parsed.output().cloned().unwrap_or_default());
-            }
-            Ok(None) => self.settle(Status::Started),
-            Err(failure) => {
-                task.failed();
-                self.fail(failure);
-            }
-        }
-    }
-
-    /// Settles the outcome with `status`.
-    pub fn settle(&mut self, status: Status) {
-        self.status = status;
-        self.settled = true;
-    }
-
-    /// Whether the item is over (whatever became of it).
-    pub fn is_settled(&self) -> bool {
-        self.settled
-    }
-
-    /// Ctrl-C came before the item settled.
-    pub fn interrupt(&mut self) {
-        if !self.settled {
-            self.settle(Status::Interrupted);
-            self.reason = Some("interrupted before it finished".into());
-        }
-    }
-
-    /// Whether its job is still running as far as this command knows.
-    pub fn job_left_running(&self) -> bool {
-        self.job_id.is_some()
-            && matches!(
-                self.status,
-                Status::Started | Status::TimedOut | Status::Interrupted
-            )
-    }
-
-    /// What human output prints for it on stdout: where the result was saved, else the result,
-    /// the job id of a job started, or the id of a document uploaded.
-    pub fn line(&self) -> Option<String> {
-        match (&self.saved_to, &self.result, self.status) {
-            (Some(path), _, _) => Some(path.clone()),
-            (None, Some(result), _) => {
-                Some(serde_json::to_string_pretty(result).expect("a JSON map always serializes"))
-            }
-            (None, None, Status::Started) => self.job_id.clone(),
-            (None, None, Status::Uploaded) => self.document_id.clone(),
-            _ => None,
-        }
-    }
-
-    /// Its failure, naming it, if it failed.
-    pub fn into_failure(self) -> Option<Failure> {
-        let name = self.name().to_string();
-        self.failure.map(|failure| {
-            if failure.message.contains(&name) {
-                failure
-            } else {
-                failure.about(name)
-            }
-        })
-    }
-
-    /// Records a failure.
-    pub fn fail(&mut self, failure: Failure) {
-        self.settled = true;
-        self.status = match failure.exit {
-            Exit::TimedOut => Status::TimedOut,
-            _ => Status::Failed,
-        };
-        self.reason = Some(failure.message.clone());
-        self.exit_code = Some(failure.exit as u8);
-        self.failure = Some(failure);
-    }
-
-    /// Whether this one went wrong.
-    pub fn failed(&self) -> bool {
-        self.failure.is_some()
-    }
-
-    /// The exit code its failure calls for, if it failed.
-    pub fn exit(&self) -> Option<Exit> {
-        self.failure.as_ref().map(|failure| failure.exit)
-    }
-
-    /// What to call it in a message: the file, else the job or document id.
-    fn name(&self) -> &str {
-        self.file
-            .as_deref()
-            .or(self.job_id.as_deref())
-            .or(self.document_id.as_deref())
-            .unwrap_or("?")
     }
 }
