@@ -28,6 +28,11 @@ impl Slot {
         change(&mut self.lock());
     }
 
+    /// Reads something of the report as it stands.
+    pub fn read<T>(&self, read: impl FnOnce(&ItemReport) -> T) -> T {
+        read(&self.lock())
+    }
+
     fn lock(&self) -> MutexGuard<'_, ItemReport> {
         // A panic while holding the lock cannot leave an outcome half-changed.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)

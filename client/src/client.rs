@@ -220,7 +220,7 @@ impl Client {
             .collect();
         let tracks = crate::batch::Runner::new(self, kind)
             .concurrency(document_ids.len())
-            .run_tracked(items)
+            .run_settled(items)
             .await?;
         let outcomes = document_ids
             .iter()

@@ -3,7 +3,10 @@
 use std::{path::PathBuf, time::Duration};
 
 use futures::StreamExt;
-use invaro::{Client, DocumentKind, Job};
+use invaro::{
+    Client, DocumentKind, Job,
+    batch::{Item, Runner},
+};
 
 use super::parse::{self, Deadline, PARALLEL};
 use crate::{
@@ -146,7 +149,8 @@ pub async fn wait(
                 let result = match resolve(client, id, kind).await {
                     Ok(job) => {
                         slot.update(|o| o.kind = Some(job.kind()));
-                        parse::follow(&task, &job, deadline).await.map(Some)
+                        let runner = Runner::new(client, job.kind());
+                        parse::run_one(runner, Item::job(id), Some(deadline), &task, &slot).await
                     }
                     Err(e) => Err(e),
                 };

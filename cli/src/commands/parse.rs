@@ -4,10 +4,15 @@
 use std::{
     io::Read,
     path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
-use invaro::{Client, DocumentKind, Job, ParsedDocument, Upload, facts, webhook};
+use invaro::{
+    Client, DocumentKind, ParsedDocument, Upload,
+    batch::{Event, Item, Runner, State},
+    facts, webhook,
+};
 
 use crate::{
     args::ParseArgs,
@@ -121,7 +126,7 @@ pub fn check_file(path: &Path) -> Result<u64, String> {
 }
 
 /// Uploads one file, starts its job and, when told until when to wait, follows it to the end,
-/// keeping `slot` up to date at every step.
+/// through the SDK's batch engine, keeping `slot` up to date at every step.
 pub async fn parse_file(
     ctx: &Ctx,
     client: &Client,
@@ -132,20 +137,78 @@ pub async fn parse_file(
 ) {
     let task = ctx.progress.task(&file.label);
     slot.update(|o| o.kind = Some(kind));
-    let result = async {
-        let document_id = upload_one(client, &task, &file).await?;
-        task.step(&format!("uploaded as document {document_id}"));
-        slot.update(|o| o.document_id = Some(document_id.clone()));
-        let job = client.start_job(kind, &document_id).await?;
-        slot.update(|o| o.job_id = Some(job.id().to_string()));
-        let Some(deadline) = wait else {
-            task.done(&format!("started job {}", job.id()));
-            return Ok(None);
-        };
-        follow(&task, &job, deadline).await.map(Some)
+    let mut runner = Runner::new(client, kind).start_only(wait.is_none());
+    if let Some(progress) = task.uploading(file.size) {
+        runner = runner.upload_progress(progress);
     }
-    .await;
+    let result = run_one(runner, Item::new(&file.path), wait, &task, &slot).await;
+    if let Ok(None) = result {
+        let job = slot.read(|o| o.job_id.clone()).unwrap_or_default();
+        task.done(&format!("started job {job}"));
+    }
     slot.update(|o| o.finish(&task, result));
+}
+
+/// Runs one item through `runner`, showing its steps on `task` and recording the document
+/// and job ids in `slot` as they are learned: what it parsed, `None` when it was only to be
+/// started, or why not.
+pub async fn run_one(
+    runner: Runner<'_>,
+    item: Item,
+    wait: Option<Deadline>,
+    task: &Task,
+    slot: &Slot,
+) -> Result<Option<ParsedDocument>, Failure> {
+    let (shown, ids) = (task.clone(), slot.clone());
+    let mut runner = runner.on_event(Arc::new(move |_, event| match event {
+        Event::Uploaded { document_id } => {
+            shown.step(&format!("uploaded as document {document_id}"));
+            ids.update(|o| o.document_id = Some(document_id.clone()));
+        }
+        Event::Started { job_id } => ids.update(|o| o.job_id = Some(job_id.clone())),
+        Event::Status(job) => shown.job(job),
+        _ => {}
+    }));
+    if let Some(at) = wait.and_then(|w| w.at) {
+        runner = runner.until(at);
+    }
+    let settled = runner.run_settled(vec![item]).await?.pop();
+    let Some(settled) = settled else {
+        return Err(Failure::new(
+            Exit::Api,
+            "the batch engine returned no entry",
+        ));
+    };
+    if let Some(parsed) = settled.parsed {
+        return Ok(Some(parsed));
+    }
+    let entry = settled.entry;
+    let Some(error) = settled.error else {
+        if wait.is_none() && entry.state == State::Started {
+            return Ok(None);
+        }
+        let reason = entry.error.unwrap_or_else(|| "did not finish".into());
+        return Err(Failure::new(Exit::Api, reason));
+    };
+    let error = Arc::try_unwrap(error).map_err(|shared| shared.to_string());
+    let job = entry.job_id.unwrap_or_default();
+    Err(match error {
+        Ok(invaro::Error::WaitTimeout { last_status, .. }) => {
+            let timeout = wait.map(|w| w.timeout).unwrap_or_default();
+            let message = match last_status {
+                Some(status) => format!(
+                    "job {job} still {status} after {timeout:?}; resume it with invaro wait"
+                ),
+                None => format!(
+                    "job {job}: no status seen within {timeout:?}; resume it with invaro wait"
+                ),
+            };
+            Failure::new(Exit::TimedOut, message)
+        }
+        Ok(e) if entry.state != State::Started || e.job_id().is_some() => Failure::from(e),
+        Ok(e) => Failure::from(e).about(format!("job {job}")),
+        Err(message) => Failure::new(Exit::Api, message),
+    })
 }
 
 /// Uploads one checked file and returns its document id.
@@ -176,37 +239,5 @@ impl Deadline {
     pub fn after(timeout: Duration) -> Self {
         let at = tokio::time::Instant::now().checked_add(timeout);
         Self { at, timeout }
-    }
-}
-
-/// Waits for `job` until `deadline`, showing each change of status, and returns what it parsed.
-pub async fn follow(task: &Task, job: &Job, deadline: Deadline) -> Result<ParsedDocument, Failure> {
-    let mut last_status = None;
-    let wait = job.wait_with(|update| {
-        task.job(update);
-        last_status = Some(update.status.clone());
-    });
-    let waited = match deadline.at {
-        Some(at) => tokio::time::timeout_at(at, wait).await,
-        None => Ok(wait.await),
-    };
-    match waited {
-        Ok(Ok(parsed)) => Ok(parsed),
-        Ok(Err(e)) if e.job_id().is_some() => Err(Failure::from(e)),
-        Ok(Err(e)) => Err(Failure::from(e).about(format!("job {}", job.id()))),
-        Err(_) => {
-            let timeout = deadline.timeout;
-            let message = match last_status {
-                Some(status) => format!(
-                    "job {} still {status} after {timeout:?}; resume it with invaro wait",
-                    job.id(),
-                ),
-                None => format!(
-                    "job {}: no status seen within {timeout:?}; resume it with invaro wait",
-                    job.id()
-                ),
-            };
-            Err(Failure::new(Exit::TimedOut, message))
-        }
     }
 }

@@ -90,6 +90,8 @@ pub enum Event {
         /// The job.
         job_id: String,
     },
+    /// The job's status as a check while waiting read it (told only to an observer).
+    Status(Box<crate::types::Job>),
     /// Completed; the result is recorded (and saved, if asked).
     Done,
     /// Failed; a rerun tries it again unless the job itself failed.

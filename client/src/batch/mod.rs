@@ -67,4 +67,4 @@ pub use item::{Event, Item, Observer};
 #[cfg(feature = "journal")]
 #[cfg_attr(docsrs, doc(cfg(feature = "journal")))]
 pub use journal::{Journal, SCHEMA_VERSION};
-pub use run::Runner;
+pub use run::{Runner, Settled};

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::{
     entry::State,
     item::Event,
-    run::{Flow, Runner, Track},
+    run::{Flow, Runner, Settled},
 };
 use crate::{
     Error, Upload,
@@ -30,7 +30,7 @@ impl Runner<'_> {
     /// not picked up yet", so only that stays in doubt.
     pub(super) async fn find_start(
         &self,
-        track: &mut Track,
+        track: &mut Settled,
         deadline: Instant,
     ) -> Result<Flow, Error> {
         let document = track.entry.document_id.clone().unwrap_or_default();
@@ -107,7 +107,7 @@ impl Runner<'_> {
     /// one file of the same name and size, made since the intent (less the clock margin) and
     /// not in the store already, is taken as this upload; none in a complete listing means it
     /// never arrived; anything else stays in doubt.
-    pub(super) async fn find_uploads(&self, tracks: &mut [Track]) -> Result<(), Error> {
+    pub(super) async fn find_uploads(&self, tracks: &mut [Settled]) -> Result<(), Error> {
         let doubtful: Vec<usize> = (0..tracks.len())
             .filter(|&i| tracks[i].entry.state == State::Uploading)
             .collect();

@@ -13,8 +13,8 @@ use super::{
     store::{Memory, Store},
 };
 use crate::{
-    Client, DocumentKind, Error, Job, MAX_BATCH, ParsedDocument, Upload, generated::types,
-    jobs::far_after,
+    Client, DocumentKind, Error, Job, MAX_BATCH, ParsedDocument, ProgressFn, Upload,
+    generated::types, jobs::far_after,
 };
 
 /// A batch run: its client, where it records, and its settings. See [`crate::batch`].
@@ -25,21 +25,34 @@ pub struct Runner<'a> {
     kind: DocumentKind,
     concurrency: usize,
     pub(super) retry_in_doubt: bool,
-    deadline: Option<Duration>,
+    deadline: Option<Deadline>,
+    start_only: bool,
+    progress: Option<ProgressFn>,
     observer: Option<Observer>,
 }
 
-/// One item on its way: its entry and, for the caller of the run, what came of it.
-pub(crate) struct Track {
-    pub(crate) entry: Entry,
+/// When the run stops waiting for jobs.
+#[derive(Clone, Copy)]
+enum Deadline {
+    After(Duration),
+    At(Instant),
+}
+
+/// What became of one item of a run ([`Runner::run_settled`]): its entry, what its job
+/// parsed (when this run waited it to the end) and the error that failed or ended it (when
+/// one came from a call).
+#[derive(Debug)]
+pub struct Settled {
+    /// The item's entry, as last recorded.
+    pub entry: Entry,
+    /// What the job parsed, when this run waited it to the end.
+    pub parsed: Option<ParsedDocument>,
+    /// The error that failed, stopped in doubt or ended the item, when one came from a call.
+    pub error: Option<Arc<Error>>,
     pub(super) item: Item,
     /// Left out of the run (a file that cannot be read, recorded as failed).
     left_out: bool,
     job: Option<Job>,
-    /// What the job parsed, when this run waited it to the end.
-    pub(crate) parsed: Option<ParsedDocument>,
-    /// The error that failed or ended it, when it came from a call.
-    pub(crate) error: Option<Arc<Error>>,
 }
 
 /// What the next step of an item is.
@@ -59,6 +72,8 @@ impl<'a> Runner<'a> {
             concurrency: 4,
             retry_in_doubt: false,
             deadline: None,
+            start_only: false,
+            progress: None,
             observer: None,
         }
     }
@@ -89,7 +104,25 @@ impl<'a> Runner<'a> {
     /// How long the run waits for jobs, from its start, for every job alike. Default: the
     /// client's poll deadline.
     pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline);
+        self.deadline = Some(Deadline::After(deadline));
+        self
+    }
+
+    /// Waits for jobs until `at` (rather than for a time from the run's start).
+    pub fn until(mut self, at: Instant) -> Self {
+        self.deadline = Some(Deadline::At(at));
+        self
+    }
+
+    /// Stops each item once its job has started, without waiting for it.
+    pub fn start_only(mut self, start_only: bool) -> Self {
+        self.start_only = start_only;
+        self
+    }
+
+    /// Tells `progress` of every chunk of every upload sent.
+    pub fn upload_progress(mut self, progress: ProgressFn) -> Self {
+        self.progress = Some(progress);
         self
     }
 
@@ -110,22 +143,27 @@ impl<'a> Runner<'a> {
     /// a journal records the run ([`Error::InvalidInput`]). What happens to one item (a
     /// failed upload, a failed job) is in its entry, not an error of the run.
     pub async fn run(&self, items: Vec<Item>) -> Result<Vec<Entry>, Error> {
-        let tracks = self.run_tracked(items).await?;
+        let tracks = self.run_settled(items).await?;
         Ok(tracks.into_iter().map(|t| t.entry).collect())
     }
 
     /// [`run`](Self::run), keeping what each item parsed into or the error that ended it.
-    pub(crate) async fn run_tracked(&self, items: Vec<Item>) -> Result<Vec<Track>, Error> {
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run).
+    pub async fn run_settled(&self, items: Vec<Item>) -> Result<Vec<Settled>, Error> {
         if self.store.is_durable() && items.iter().any(|item| item.path().is_none()) {
             return Err(Error::invalid(
                 "batch item",
                 "a journal records files only; run documents and jobs without one",
             ));
         }
-        let wait = self
-            .deadline
-            .unwrap_or_else(|| self.client.config().poll.get_deadline());
-        let deadline = far_after(Instant::now(), wait);
+        let deadline = match self.deadline {
+            Some(Deadline::At(at)) => at,
+            Some(Deadline::After(wait)) => far_after(Instant::now(), wait),
+            None => far_after(Instant::now(), self.client.config().poll.get_deadline()),
+        };
         let mut tracks = Vec::with_capacity(items.len());
         for item in items {
             tracks.push(self.register(item).await?);
@@ -137,7 +175,7 @@ impl<'a> Runner<'a> {
         // on status checks only what uploads and starts leave.
         let sending = tokio::sync::Semaphore::new(self.concurrency);
         let all = tracks.len().max(1);
-        let driven: Vec<Result<Track, Error>> = futures::stream::iter(tracks)
+        let driven: Vec<Result<Settled, Error>> = futures::stream::iter(tracks)
             .map(|track| self.drive(track, deadline, &sending))
             .buffered(all)
             .collect()
@@ -148,8 +186,8 @@ impl<'a> Runner<'a> {
     /// The item's entry. For a file: the store's when the file is the same (content and
     /// kind), else a new one (a changed file is parsed again); a file that cannot be read is
     /// recorded as failed (its entry kept, if it had one) and left out of this run.
-    async fn register(&self, item: Item) -> Result<Track, Error> {
-        let mut track = Track {
+    async fn register(&self, item: Item) -> Result<Settled, Error> {
+        let mut track = Settled {
             entry: Entry::new(Default::default(), 0, String::new(), self.kind),
             item,
             left_out: false,
@@ -196,8 +234,8 @@ impl<'a> Runner<'a> {
 
     /// Starts the items given as documents, in requests of at most [`MAX_BATCH`]; when a
     /// request fails, every document of it fails with the same error.
-    async fn start_documents(&self, tracks: &mut [Track]) -> Result<(), Error> {
-        let mut waiting: Vec<&mut Track> = tracks
+    async fn start_documents(&self, tracks: &mut [Settled]) -> Result<(), Error> {
+        let mut waiting: Vec<&mut Settled> = tracks
             .iter_mut()
             .filter(|t| {
                 matches!(t.item.from, From::Document(_)) && t.entry.state == State::Uploaded
@@ -276,10 +314,10 @@ impl<'a> Runner<'a> {
     /// `sending` until its job has started.
     async fn drive(
         &self,
-        mut track: Track,
+        mut track: Settled,
         deadline: Instant,
         sending: &tokio::sync::Semaphore,
-    ) -> Result<Track, Error> {
+    ) -> Result<Settled, Error> {
         if track.left_out {
             return Ok(track);
         }
@@ -324,6 +362,7 @@ impl<'a> Runner<'a> {
                 }
                 State::Uploaded => self.start(&mut track).await?,
                 State::Starting => self.find_start(&mut track, deadline).await?,
+                State::Started if self.start_only => return Ok(track),
                 State::Started => {
                     drop(slot.take());
                     let id = entry.job_id.clone().unwrap_or_default();
@@ -343,12 +382,15 @@ impl<'a> Runner<'a> {
     }
 
     /// Records the intent, sends the upload, records the answer.
-    async fn upload(&self, track: &mut Track) -> Result<Flow, Error> {
+    async fn upload(&self, track: &mut Settled) -> Result<Flow, Error> {
         let permit = self
             .intend(track, State::Uploading, Event::Uploading)
             .await?;
         let files = [Upload::path(&track.entry.path)];
-        let sent = crate::transport::with_permit(permit, self.client.upload(&files)).await;
+        let upload = self
+            .client
+            .upload_with_progress(&files, self.progress.clone());
+        let sent = crate::transport::with_permit(permit, upload).await;
         match sent.map(|docs| docs.into_iter().next()) {
             Ok(Some(document)) => {
                 track.entry.state = State::Uploaded;
@@ -362,12 +404,12 @@ impl<'a> Runner<'a> {
                 "the upload's answer lists no document: it may exist on the API".into(),
             ),
             Err(e) if refused(&e) => self.fail_with(track, "upload: ", e),
-            Err(e) => self.doubt(track, format!("the upload may have arrived: {e}")),
+            Err(e) => self.doubt_with(track, "the upload may have arrived: ", e),
         }
     }
 
     /// Records the intent, sends the start, records the answer.
-    async fn start(&self, track: &mut Track) -> Result<Flow, Error> {
+    async fn start(&self, track: &mut Settled) -> Result<Flow, Error> {
         let document = track.entry.document_id.clone().unwrap_or_default();
         let permit = self.intend(track, State::Starting, Event::Starting).await?;
         let start = self.client.start_job(track.entry.kind, &document);
@@ -377,12 +419,12 @@ impl<'a> Runner<'a> {
                 Ok(Flow::Next)
             }
             Err(e) if refused(&e) => self.fail_with(track, "start: ", e),
-            Err(e) => self.doubt(track, format!("the start may have arrived: {e}")),
+            Err(e) => self.doubt_with(track, "the start may have arrived: ", e),
         }
     }
 
     /// Records a job started.
-    fn started(&self, track: &mut Track, job: Job) -> Result<(), Error> {
+    fn started(&self, track: &mut Settled, job: Job) -> Result<(), Error> {
         let job_id = job.id().to_string();
         track.entry.state = State::Started;
         track.entry.job_id = Some(job_id.clone());
@@ -391,8 +433,13 @@ impl<'a> Runner<'a> {
     }
 
     /// Waits for the job and records how it ended.
-    async fn wait(&self, track: &mut Track, job: &Job, deadline: Instant) -> Result<(), Error> {
-        match job.wait_until(deadline).await {
+    async fn wait(&self, track: &mut Settled, job: &Job, deadline: Instant) -> Result<(), Error> {
+        let told = |job: &types::Job| self.tell(&track.entry, Event::Status(Box::new(job.clone())));
+        let waited = match &self.observer {
+            Some(_) => job.wait_until_with(deadline, told).await,
+            None => job.wait_until(deadline).await,
+        };
+        match waited {
             Ok(parsed) => {
                 let output = parsed.output().cloned().unwrap_or_default();
                 track.parsed = Some(parsed);
@@ -415,7 +462,7 @@ impl<'a> Runner<'a> {
     /// the same bytes at the same place.
     pub(super) async fn finish(
         &self,
-        track: &mut Track,
+        track: &mut Settled,
         output: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<(), Error> {
         let text = serde_json::to_string_pretty(output).expect("a JSON map always serializes");
@@ -435,7 +482,7 @@ impl<'a> Runner<'a> {
 
     /// An item done earlier whose result file is asked for and missing: written again from
     /// the entry.
-    async fn restore(&self, track: &mut Track) -> Result<(), Error> {
+    async fn restore(&self, track: &mut Settled) -> Result<(), Error> {
         let (Some(path), Some(text)) = (&track.item.save_as, &track.entry.result) else {
             return Ok(());
         };
@@ -453,7 +500,7 @@ impl<'a> Runner<'a> {
     /// waits has sent nothing and leaves the entry as it was, not in doubt.
     async fn intend(
         &self,
-        track: &mut Track,
+        track: &mut Settled,
         state: State,
         event: Event,
     ) -> Result<crate::transport::rate_limit::Permit, Error> {
@@ -472,7 +519,7 @@ impl<'a> Runner<'a> {
     }
 
     /// A failure: recorded, told, and the item stops here.
-    pub(super) fn fail(&self, track: &mut Track, reason: String) -> Result<Flow, Error> {
+    pub(super) fn fail(&self, track: &mut Settled, reason: String) -> Result<Flow, Error> {
         track.entry.state = State::Failed;
         track.entry.error = Some(reason.clone());
         self.record(&track.entry, Event::Failed { reason })?;
@@ -480,17 +527,24 @@ impl<'a> Runner<'a> {
     }
 
     /// A failure caused by `error` (its message after `context`), which the track keeps.
-    fn fail_with(&self, track: &mut Track, context: &str, error: Error) -> Result<Flow, Error> {
+    fn fail_with(&self, track: &mut Settled, context: &str, error: Error) -> Result<Flow, Error> {
         let flow = self.fail(track, format!("{context}{error}"))?;
         track.error = Some(Arc::new(error));
         Ok(flow)
     }
 
     /// A step in doubt: recorded with why, told, and the item stops here.
-    pub(super) fn doubt(&self, track: &mut Track, reason: String) -> Result<Flow, Error> {
+    pub(super) fn doubt(&self, track: &mut Settled, reason: String) -> Result<Flow, Error> {
         track.entry.error = Some(reason.clone());
         self.record(&track.entry, Event::InDoubt { reason })?;
         Ok(Flow::Stop)
+    }
+
+    /// A step in doubt because of `error` (its message after `context`), which the track keeps.
+    fn doubt_with(&self, track: &mut Settled, context: &str, error: Error) -> Result<Flow, Error> {
+        let flow = self.doubt(track, format!("{context}{error}"))?;
+        track.error = Some(Arc::new(error));
+        Ok(flow)
     }
 
     /// Writes the entry, then tells the observer.
