@@ -58,6 +58,7 @@ mod entry;
 mod item;
 #[cfg(feature = "journal")]
 mod journal;
+mod local;
 mod recover;
 mod run;
 mod store;

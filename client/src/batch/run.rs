@@ -1,15 +1,15 @@
 //! The engine: each item driven from the state its entry records to the end, every request
 //! preceded by the record that says it is about to be sent.
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt;
-use sha2::{Digest, Sha256};
-use tokio::{io::AsyncReadExt, time::Instant};
+use tokio::time::Instant;
 
 use super::{
     entry::{Entry, State, now_ms},
     item::{Event, From, Item, Observer},
+    local::{hash, save},
     store::{Memory, Store},
 };
 use crate::{
@@ -567,37 +567,4 @@ fn refused(error: &Error) -> bool {
     error.is_retryable()
         || error.status().is_some_and(|s| s.is_client_error())
         || matches!(error, Error::InvalidInput { .. } | Error::Io { .. })
-}
-
-/// The size and hex SHA-256 of the file at `path`, read in pieces.
-async fn hash(path: &Path) -> Result<(u64, String), Error> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = tokio::fs::File::open(path).await.map_err(io)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0; 64 * 1024];
-    let mut size = 0u64;
-    loop {
-        let read = file.read(&mut buffer).await.map_err(io)?;
-        if read == 0 {
-            break;
-        }
-        size = size.saturating_add(read as u64);
-        hasher.update(&buffer[..read]);
-    }
-    Ok((size, hex::encode(hasher.finalize())))
-}
-
-/// Writes `text` and a newline to `path` atomically, removing what a run killed while saving
-/// it left behind (the journal's lock says no one else saves there).
-async fn save(path: &Path, text: &str) -> Result<(), Error> {
-    let (path, content) = (path.to_path_buf(), format!("{text}\n"));
-    tokio::task::spawn_blocking(move || {
-        invaro_atomic::remove_partials(&path);
-        invaro_atomic::write(&path, content.as_bytes()).map_err(|source| Error::Io { path, source })
-    })
-    .await
-    .map_err(|e| Error::invalid("result", format!("the writing task failed: {e}")))?
 }
