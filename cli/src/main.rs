@@ -105,7 +105,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             if status {
                 return batch::status(ctx, &journal);
             }
-            let batch = batch::Batch {
+            let batch = batch::BatchOptions {
                 dir: &dir,
                 kind: kind.ok_or_else(|| Failure::usage("--kind is required"))?,
                 concurrency: usize::from(concurrency),

@@ -1,12 +1,10 @@
-//! Files the CLI writes land whole or not at all: each is written under a temporary name in
-//! its own folder, flushed to disk, then renamed into place. A failure at any point leaves
-//! what was there before, and no partial or temporary file.
+//! Files the CLI writes land whole or not at all (through `invaro_atomic`): each is written
+//! under a temporary name in its own folder, flushed to disk, then renamed into place. A
+//! failure at any point leaves what was there before, and no partial or temporary file.
 
-use std::{
-    io::Write,
-    path::{Path, PathBuf},
-};
+use std::{io::Write, path::Path};
 
+use invaro_atomic::Existing;
 use tempfile::NamedTempFile;
 
 use crate::exit::{Exit, Failure};
@@ -34,111 +32,76 @@ pub fn write(path: &Path, bytes: &[u8], replace: bool) -> Result<(), Failure> {
     staged.commit(None, replace).map(drop)
 }
 
-/// A file being written next to where it will live: [`commit`](Self::commit) puts it in
-/// place; dropping it removes it.
-pub struct Staged {
-    temp: NamedTempFile,
-    path: PathBuf,
-    written: u64,
-}
+/// A file being written next to where it will live ([`invaro_atomic::Staged`], with the
+/// CLI's failures): [`commit`](Self::commit) puts it in place; dropping it removes it.
+pub struct Staged(invaro_atomic::Staged);
 
 impl Staged {
     /// Starts writing `path`. Fails (as bad input) when its folder cannot take a file, so call
     /// it before sending anything.
     pub fn new(path: &Path) -> Result<Self, Failure> {
-        if path.is_dir() {
-            return Err(Failure::usage(format!(
-                "{}: is a folder, not a file",
-                path.display()
-            )));
-        }
-        let folder = match path.parent() {
-            Some(folder) if !folder.as_os_str().is_empty() => folder,
-            _ => Path::new("."),
-        };
-        let temp = temp_file_in(folder, path).map_err(|e| {
-            Failure::usage(format!(
-                "{}: cannot be written in {}: {e}",
-                path.display(),
-                folder.display()
-            ))
-        })?;
-        Ok(Self {
-            temp,
-            path: path.to_path_buf(),
-            written: 0,
+        invaro_atomic::Staged::new(path).map(Self).map_err(|e| {
+            Failure::usage(match e.kind() {
+                std::io::ErrorKind::IsADirectory => format!("{}: {e}", path.display()),
+                _ => format!(
+                    "{}: cannot be written in {}: {e}",
+                    path.display(),
+                    folder_of(path).display()
+                ),
+            })
         })
     }
 
     /// Appends `bytes`.
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
-        self.temp
+        self.0
             .write_all(bytes)
-            .map_err(|e| self.failed(&e.to_string()))?;
-        self.written = self.written.saturating_add(bytes.len() as u64);
-        Ok(())
+            .map_err(|e| self.failed(&e.to_string()))
     }
 
     /// Checks the length against `expected` (what the server announced, if anything), flushes
     /// to disk and renames into place, replacing a file there only when `replace`. Returns the
     /// length.
     pub fn commit(self, expected: Option<u64>, replace: bool) -> Result<u64, Failure> {
-        if let Some(expected) = expected.filter(|&n| n != self.written) {
+        if let Some(expected) = expected.filter(|&n| n != self.0.len()) {
             return Err(self.failed(&format!(
                 "the server announced {expected} bytes but sent {}; the file was left as it was",
-                self.written
+                self.0.len()
             )));
         }
-        self.temp
-            .as_file()
-            .sync_all()
-            .map_err(|e| self.failed(&e.to_string()))?;
-        let written = self.written;
-        let path = self.path;
-        let placed = if replace {
-            self.temp.persist(&path)
+        let path = self.0.path().to_path_buf();
+        let existing = if replace {
+            Existing::Replace
         } else {
-            self.temp.persist_noclobber(&path)
+            Existing::Keep
         };
-        placed.map_err(|e| {
-            let why = match e.error.kind() {
+        self.0.commit(existing).map_err(|e| {
+            let why = match e.kind() {
                 std::io::ErrorKind::AlreadyExists => {
                     "appeared while the command ran; pass --overwrite to replace it".to_string()
                 }
-                _ => e.error.to_string(),
+                _ => e.to_string(),
             };
             Failure::new(Exit::Api, format!("{}: {why}", path.display()))
-        })?;
-        Ok(written)
+        })
     }
 
     /// The transfer meant for it failed with `cause`: a failure that says what was kept.
     pub fn broke_off(&self, cause: Failure) -> Failure {
         let why = format!("the download failed ({cause}); the file was left as it was");
-        Failure::new(cause.exit, format!("{}: {why}", self.path.display()))
+        Failure::new(cause.exit, format!("{}: {why}", self.0.path().display()))
     }
 
     fn failed(&self, why: &str) -> Failure {
-        Failure::new(Exit::Api, format!("{}: {why}", self.path.display()))
+        Failure::new(Exit::Api, format!("{}: {why}", self.0.path().display()))
     }
 }
 
-/// A temporary file in `folder`, with the permissions a new file there would get (the umask's),
-/// or those of the file it will replace.
-fn temp_file_in(folder: &Path, target: &Path) -> std::io::Result<NamedTempFile> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".invaro-").suffix(".part");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode =
-            std::fs::metadata(target).map_or(0o666, |meta| meta.permissions().mode() & 0o7777);
-        // Applied through open(2), so the umask still narrows a new file's mode.
-        builder.permissions(std::fs::Permissions::from_mode(mode));
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
     }
-    #[cfg(not(unix))]
-    let _ = target;
-    builder.tempfile_in(folder)
 }
 
 #[cfg(test)]

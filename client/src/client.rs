@@ -2,10 +2,8 @@
 
 use std::{path::Path, sync::Arc};
 
-use futures::StreamExt;
-
 use crate::{
-    Config, DocumentKind, Error, Job, MAX_BATCH, Upload,
+    Config, DocumentKind, Error, Job, Upload,
     generated::{self, types},
     results::{InvoiceResult, StatementResult},
     transport::{self, Transport},
@@ -186,10 +184,25 @@ impl Client {
         self.start_job(kind, &document.doc_id).await?.wait().await
     }
 
-    /// Parses many uploaded documents: starts them in batches of at most ten and waits on each
-    /// job as soon as it has started (the shared rate limiter paces the checks). One document
-    /// failing does not stop the others: the report says what became of each, in the order
-    /// given. The poll policy's deadline counts from this call, for every job alike.
+    /// Parses many uploaded documents through the batch engine ([`crate::batch`]): starts
+    /// them in requests of at most ten and waits on each job as soon as it has started (the
+    /// shared rate limiter paces the checks). One document failing does not stop the others:
+    /// the report says what became of each, in the order given. The poll policy's deadline
+    /// counts from this call, for every job alike.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client, ids: Vec<String>) -> Result<(), invaro::Error> {
+    /// let report = client.parse_batch(invaro::DocumentKind::Invoice, &ids).await?;
+    /// for (document, error) in report.failed() {
+    ///     eprintln!("{document}: {error}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty list; what happens to one document is in its
+    /// outcome.
     pub async fn parse_batch(
         &self,
         kind: DocumentKind,
@@ -201,77 +214,30 @@ impl Client {
                 "needs at least one document id",
             ));
         }
-        let deadline = self
-            .config()
-            .poll
-            .deadline_from(tokio::time::Instant::now());
-        let outcomes = futures::stream::iter(document_ids.chunks(MAX_BATCH))
-            .then(|chunk| self.start_batch(kind, chunk))
-            .flat_map(futures::stream::iter)
-            .map(|(document_id, job)| async move {
-                let result = match job {
-                    Ok(job) => job.wait_until(deadline).await.map_err(Arc::new),
-                    Err(e) => Err(e),
-                };
-                BatchOutcome {
-                    document_id,
-                    result,
-                }
+        let items = document_ids
+            .iter()
+            .map(crate::batch::Item::document)
+            .collect();
+        let tracks = crate::batch::Runner::new(self, kind)
+            .concurrency(document_ids.len())
+            .run_settled(items)
+            .await?;
+        let outcomes = document_ids
+            .iter()
+            .zip(tracks)
+            .map(|(id, track)| BatchOutcome {
+                document_id: id.clone(),
+                result: match (track.parsed, track.error) {
+                    (Some(parsed), _) => Ok(parsed),
+                    (None, Some(error)) => Err(error),
+                    (None, None) => Err(Arc::new(Error::invalid(
+                        format!("document {id}"),
+                        track.entry.error.unwrap_or_else(|| "did not finish".into()),
+                    ))),
+                },
             })
-            .buffered(document_ids.len())
-            .collect()
-            .await;
+            .collect();
         Ok(BatchReport { outcomes })
-    }
-
-    /// Starts one batch of at most ten documents; on failure every document of it carries
-    /// the same error.
-    async fn start_batch(
-        &self,
-        kind: DocumentKind,
-        ids: &[String],
-    ) -> Vec<(String, Result<Job, Arc<Error>>)> {
-        let request = types::BatchRequest {
-            files: ids
-                .iter()
-                .map(|id| types::DocumentRef {
-                    document_id: id.clone(),
-                })
-                .collect(),
-            callback_url: self.config().callback_url.clone(),
-        };
-        let started = match kind {
-            DocumentKind::Invoice => {
-                let call = self.api().process_invoices_batch().body(request);
-                self.call(call.send()).await
-            }
-            DocumentKind::Statement => {
-                let call = self.api().process_statements_batch().body(request);
-                self.call(call.send()).await
-            }
-        };
-        match started {
-            Ok(batch) if batch.data.job_ids.len() == ids.len() => ids
-                .iter()
-                .zip(batch.data.job_ids)
-                .map(|(id, job_id)| (id.clone(), Ok(Job::started(self, kind, job_id))))
-                .collect(),
-            Ok(batch) => {
-                let e = Arc::new(Error::invalid(
-                    format!("batch {}", batch.data.batch_id),
-                    format!(
-                        "started {} jobs for {} documents",
-                        batch.data.job_ids.len(),
-                        ids.len()
-                    ),
-                ));
-                ids.iter().map(|id| (id.clone(), Err(e.clone()))).collect()
-            }
-            Err(e) => {
-                let e = Arc::new(e);
-                ids.iter().map(|id| (id.clone(), Err(e.clone()))).collect()
-            }
-        }
     }
 }
 

@@ -133,6 +133,7 @@ impl ClientBuilder {
     /// poll policy's [`safety_net`](PollPolicy::safety_net). Off by default: the public docs
     /// do not describe webhooks yet.
     #[cfg(feature = "webhook-receiver")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "webhook-receiver")))]
     pub fn webhooks(
         mut self,
         receiver: &crate::webhook::Receiver,

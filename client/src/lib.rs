@@ -57,6 +57,7 @@
 //!   ([`webhook`]), and typed results ([`results`]).
 
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// The client progenitor generates from `openapi.yaml`, plus the two hand-written multipart
 /// operations (`upload_documents`, `upload_files`). Its docs are the spec's descriptions, and
@@ -75,7 +76,6 @@ mod config;
 mod document_kind;
 mod error;
 pub mod facts;
-mod files;
 mod generated_ext;
 mod job_status;
 mod jobs;

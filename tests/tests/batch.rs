@@ -11,7 +11,7 @@ use std::{
 
 use invaro::{
     Client, DocumentKind, Error, PollPolicy, RateLimit, RetryPolicy, Upload,
-    batch::{Batch, Entry, Event, Item, Journal, State},
+    batch::{Entry, Event, Item, Journal, Runner, State},
 };
 use invaro_sandbox::{JobTimings, Sandbox, samples};
 
@@ -183,7 +183,8 @@ async fn a_rerun_skips_what_is_done_and_redoes_only_changed_files() {
             })
             .collect::<Vec<_>>()
     };
-    let rows = Batch::new(&client, &journal, DocumentKind::Invoice)
+    let rows = Runner::new(&client, DocumentKind::Invoice)
+        .journal(&journal)
         .run(items())
         .await
         .unwrap();
@@ -196,11 +197,12 @@ async fn a_rerun_skips_what_is_done_and_redoes_only_changed_files() {
     let seen = events.clone();
     std::fs::remove_file(rows[0].result_path.as_ref().unwrap()).unwrap();
     std::fs::write(&files[2], [samples::INVOICE_PDF, b"\n% changed\n"].concat()).unwrap();
-    let rows = Batch::new(&client, &journal, DocumentKind::Invoice)
-        .on_event(Arc::new(move |path, event| {
+    let rows = Runner::new(&client, DocumentKind::Invoice)
+        .journal(&journal)
+        .on_event(Arc::new(move |entry: &Entry, event| {
             seen.lock()
                 .unwrap()
-                .push((path.to_path_buf(), event.clone()))
+                .push((entry.path.clone(), event.clone()))
         }))
         .run(items())
         .await
@@ -249,7 +251,8 @@ async fn a_start_in_doubt_is_settled_by_the_file_record_or_reported() {
         rows.push(entry);
     }
     let items: Vec<Item> = files.iter().map(Item::new).collect();
-    let after = Batch::new(&client, &journal, DocumentKind::Invoice)
+    let after = Runner::new(&client, DocumentKind::Invoice)
+        .journal(&journal)
         .run(items.clone())
         .await
         .unwrap();
@@ -266,7 +269,8 @@ async fn a_start_in_doubt_is_settled_by_the_file_record_or_reported() {
         1,
         "nothing started on a guess"
     );
-    let after = Batch::new(&client, &journal, DocumentKind::Invoice)
+    let after = Runner::new(&client, DocumentKind::Invoice)
+        .journal(&journal)
         .retry_in_doubt(true)
         .run(items)
         .await
@@ -295,7 +299,8 @@ async fn an_upload_in_doubt_is_found_in_the_file_list_or_sent() {
         }
     }
     let items: Vec<Item> = files.iter().map(Item::new).collect();
-    let after = Batch::new(&client, &journal, DocumentKind::Invoice)
+    let after = Runner::new(&client, DocumentKind::Invoice)
+        .journal(&journal)
         .run(items)
         .await
         .unwrap();
@@ -319,7 +324,8 @@ async fn a_job_that_failed_is_final_and_a_refused_upload_is_tried_again() {
     let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
     let missing = dir.path().join("gone.pdf");
     for _ in 0..2 {
-        let rows = Batch::new(&client, &journal, DocumentKind::Invoice)
+        let rows = Runner::new(&client, DocumentKind::Invoice)
+            .journal(&journal)
             .run(vec![Item::new(&failing), Item::new(&missing)])
             .await
             .unwrap();
@@ -360,7 +366,8 @@ async fn a_run_stopped_while_waiting_for_the_rate_limit_leaves_nothing_in_doubt(
     let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
     let uploaded = Arc::new(tokio::sync::Notify::new());
     let signal = uploaded.clone();
-    let batch = Batch::new(&starved, &journal, DocumentKind::Invoice)
+    let batch = Runner::new(&starved, DocumentKind::Invoice)
+        .journal(&journal)
         .concurrency(2)
         .on_event(Arc::new(move |_, event| {
             if matches!(event, Event::Uploaded { .. }) {
@@ -383,7 +390,8 @@ async fn a_run_stopped_while_waiting_for_the_rate_limit_leaves_nothing_in_doubt(
         "the file waiting to upload and the one waiting to start sent nothing"
     );
     assert_eq!(sandbox.stats().jobs_created, 0);
-    let rows = Batch::new(&client, &journal, DocumentKind::Invoice)
+    let rows = Runner::new(&client, DocumentKind::Invoice)
+        .journal(&journal)
         .run(items)
         .await
         .unwrap();
@@ -429,7 +437,8 @@ async fn a_started_job_does_not_hold_a_sending_slot_while_it_runs() {
     let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
-    let rows = Batch::new(&client, &journal, DocumentKind::Invoice)
+    let rows = Runner::new(&client, DocumentKind::Invoice)
+        .journal(&journal)
         .concurrency(1)
         .on_event(Arc::new(move |_, event| {
             seen.lock().unwrap().push(event.clone())

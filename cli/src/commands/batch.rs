@@ -11,15 +11,15 @@ use std::{
 
 use invaro::{
     DocumentKind,
-    batch::{self as engine, Entry, Event, Item, Journal, State},
+    batch::{Entry, Event, Item, Journal, Runner, State},
 };
 use serde::Serialize;
 
-use super::parse::{self, Outcome, Status};
+use super::parse;
 use crate::context::Ctx;
 use crate::exit::{Exit, Failure};
 use crate::out_dir;
-use crate::pool::Ran;
+use crate::pool::{ItemReport, Ran, Status};
 use crate::progress::Overall;
 use crate::stdout::{local_time, table_of};
 
@@ -27,7 +27,7 @@ use crate::stdout::{local_time, table_of};
 pub const JOURNAL_NAME: &str = ".invaro-batch.sqlite";
 
 /// The options of `invaro batch`.
-pub struct Batch<'a> {
+pub struct BatchOptions<'a> {
     /// The folder.
     pub dir: &'a Path,
     /// What the documents are.
@@ -52,7 +52,7 @@ pub fn default_journal(dir: &Path) -> PathBuf {
 }
 
 /// Runs `invaro batch`.
-pub async fn run(ctx: &Ctx, batch: Batch<'_>) -> Result<(), Failure> {
+pub async fn run(ctx: &Ctx, batch: BatchOptions<'_>) -> Result<(), Failure> {
     let (todo, skipped) = scan(batch.dir, batch.journal)?;
     let journal = Journal::open(batch.journal).map_err(|e| {
         let unusable = matches!(e, invaro::Error::Journal { .. });
@@ -81,18 +81,21 @@ pub async fn run(ctx: &Ctx, batch: Batch<'_>) -> Result<(), Failure> {
     let items: Vec<Item> = todo
         .iter()
         .enumerate()
-        .map(|(i, path)| Item {
-            path: path.clone(),
-            save_as: targets.as_ref().map(|t| t[i].clone()),
+        .map(|(i, path)| match &targets {
+            Some(targets) => Item::new(path).save_as(&targets[i]),
+            None => Item::new(path),
         })
         .collect();
     let overall = Arc::new(ctx.progress.overall(items.len() as u64));
     let shown = overall.clone();
-    let runner = engine::Batch::new(&client, &journal, batch.kind)
+    let runner = Runner::new(&client, batch.kind)
+        .journal(&journal)
         .concurrency(batch.concurrency)
         .retry_in_doubt(batch.retry_in_doubt)
         .deadline(batch.timeout)
-        .on_event(Arc::new(move |path, event| show(&shown, path, event)));
+        .on_event(Arc::new(move |entry, event| {
+            show(&shown, &entry.path, event)
+        }));
     let interrupted = tokio::select! {
         ran = runner.run(items) => {
             ran?;
@@ -102,7 +105,7 @@ pub async fn run(ctx: &Ctx, batch: Batch<'_>) -> Result<(), Failure> {
     };
     overall.finish();
     let rows = journal.entries()?;
-    let mut outcomes: Vec<Outcome> = todo
+    let mut outcomes: Vec<ItemReport> = todo
         .iter()
         .filter_map(|path| rows.iter().find(|row| &row.path == path))
         .map(|row| outcome_of(row, interrupted))
@@ -130,7 +133,7 @@ pub async fn run(ctx: &Ctx, batch: Batch<'_>) -> Result<(), Failure> {
             failure
         });
     }
-    let Some(exit) = outcomes.iter().find_map(Outcome::exit) else {
+    let Some(exit) = outcomes.iter().find_map(ItemReport::exit) else {
         return Ok(());
     };
     let mut message = format!("{failed} of {tried} files failed (see the summary)");
@@ -169,8 +172,8 @@ fn show(overall: &Overall, path: &Path, event: &Event) {
 }
 
 /// What the summary says of a file, from its row.
-fn outcome_of(row: &Entry, interrupted: bool) -> Outcome {
-    let mut outcome = Outcome::new(Some(row.path.display().to_string()));
+fn outcome_of(row: &Entry, interrupted: bool) -> ItemReport {
+    let mut outcome = ItemReport::new(Some(row.path.display().to_string()));
     outcome.kind = Some(row.kind);
     outcome.document_id = row.document_id.clone();
     outcome.job_id = row.job_id.clone();
@@ -202,7 +205,7 @@ fn outcome_of(row: &Entry, interrupted: bool) -> Outcome {
 }
 
 /// The per-file table (or, with `--json`, every outcome with its result).
-fn print_summary(ctx: &Ctx, outcomes: &[Outcome], saved: bool) {
+fn print_summary(ctx: &Ctx, outcomes: &[ItemReport], saved: bool) {
     let columns: Vec<_> = [
         ("file", "file"),
         ("status", "status"),
@@ -290,7 +293,7 @@ pub fn status(ctx: &Ctx, journal: &Path) -> Result<(), Failure> {
 
 /// The files to parse, and the entries skipped with why (the journal's own files are left
 /// out).
-type Scan = (Vec<PathBuf>, Vec<Outcome>);
+type Scan = (Vec<PathBuf>, Vec<ItemReport>);
 
 /// The supported files of `dir`, and the rest as skipped with the reason.
 fn scan(dir: &Path, journal: &Path) -> Result<Scan, Failure> {
@@ -310,7 +313,7 @@ fn scan(dir: &Path, journal: &Path) -> Result<Scan, Failure> {
     for path in paths {
         match parse::check_file(&path) {
             Ok(_) => todo.push(path),
-            Err(reason) => skipped.push(Outcome::skipped(path.display().to_string(), reason)),
+            Err(reason) => skipped.push(ItemReport::skipped(path.display().to_string(), reason)),
         }
     }
     if todo.is_empty() {

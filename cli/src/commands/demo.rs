@@ -5,10 +5,10 @@ use std::time::Duration;
 use invaro::DocumentKind;
 use invaro_sandbox::{JobTimings, Sandbox, samples};
 
-use super::parse::{self, Outcome};
+use super::parse;
 use crate::context::{Connection, Ctx};
 use crate::exit::{Exit, Failure};
-use crate::pool::Pool;
+use crate::pool::{ItemReport, Pool};
 
 /// Runs `invaro demo`; `instant` makes the sandbox's jobs finish at once.
 pub async fn run(ctx: &Ctx, instant: bool) -> Result<(), Failure> {
@@ -50,16 +50,19 @@ pub async fn run(ctx: &Ctx, instant: bool) -> Result<(), Failure> {
         label: label.clone(),
     };
     let reported = Pool::new(&demo, 1)
-        .run(vec![(sample, Outcome::new(Some(label)))], |file, slot| {
-            parse::parse_file(
-                &demo,
-                &client,
-                file,
-                DocumentKind::Invoice,
-                Some(deadline),
-                slot,
-            )
-        })
+        .run(
+            vec![(sample, ItemReport::new(Some(label)))],
+            |file, slot| {
+                parse::parse_file(
+                    &demo,
+                    &client,
+                    file,
+                    DocumentKind::Invoice,
+                    Some(deadline),
+                    slot,
+                )
+            },
+        )
         .await
         .finish(&demo);
     sandbox

@@ -3,10 +3,16 @@
 use std::{path::PathBuf, time::Duration};
 
 use futures::StreamExt;
-use invaro::{Client, DocumentKind, Job};
+use invaro::{
+    Client, DocumentKind, Job,
+    batch::{Item, Runner},
+};
 
-use super::parse::{self, Deadline, Outcome, PARALLEL, Status};
-use crate::{context::Ctx, exit::Failure, pool::Pool, stdout::table_of};
+use super::parse::{self, Deadline, PARALLEL};
+use crate::context::Ctx;
+use crate::exit::Failure;
+use crate::pool::{ItemReport, Pool, Status};
+use crate::stdout::table_of;
 
 /// Runs `invaro upload`: each document id is printed as soon as its file is uploaded.
 pub async fn upload(ctx: &Ctx, files: &[PathBuf]) -> Result<(), Failure> {
@@ -15,7 +21,7 @@ pub async fn upload(ctx: &Ctx, files: &[PathBuf]) -> Result<(), Failure> {
     let items = files
         .into_iter()
         .map(|file| {
-            let outcome = Outcome::new(Some(file.label.clone()));
+            let outcome = ItemReport::new(Some(file.label.clone()));
             (file, outcome)
         })
         .collect();
@@ -47,7 +53,7 @@ pub async fn start(ctx: &Ctx, kind: DocumentKind, document_ids: &[String]) -> Re
     let items = document_ids
         .iter()
         .map(|document_id| {
-            let mut outcome = Outcome::new(None);
+            let mut outcome = ItemReport::new(None);
             outcome.document_id = Some(document_id.clone());
             outcome.kind = Some(kind);
             (document_id, outcome)
@@ -127,7 +133,7 @@ pub async fn wait(
     let items = job_ids
         .iter()
         .map(|id| {
-            let mut outcome = Outcome::new(None);
+            let mut outcome = ItemReport::new(None);
             outcome.job_id = Some(id.clone());
             outcome.kind = kind;
             (id, outcome)
@@ -141,7 +147,8 @@ pub async fn wait(
                 let result = match resolve(client, id, kind).await {
                     Ok(job) => {
                         slot.update(|o| o.kind = Some(job.kind()));
-                        parse::follow(&task, &job, deadline).await.map(Some)
+                        let runner = Runner::new(client, job.kind());
+                        parse::run_one(runner, Item::job(id), Some(deadline), &task, &slot).await
                     }
                     Err(e) => Err(e),
                 };

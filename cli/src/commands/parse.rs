@@ -1,27 +1,25 @@
 //! `invaro parse`, and the pieces `upload`, `wait`, `batch` and `demo` share with it: checking
-//! files before anything is sent, following a job, and reporting what became of each item.
+//! files before anything is sent and following a job.
 
 use std::{
     io::Read,
     path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
-use invaro::{Client, DocumentKind, Job, ParsedDocument, Upload, facts, webhook};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use invaro::{
+    Client, DocumentKind, ParsedDocument, Upload,
+    batch::{Event, Item, Runner, State},
+    facts, webhook,
+};
 
 use crate::args::ParseArgs;
-
 use crate::context::Ctx;
-
 use crate::exit::{Exit, Failure};
-
-use crate::pool::{Pool, Slot};
-
-use crate::progress::Task;
-
 use crate::out_dir;
+use crate::pool::{ItemReport, Pool, Slot};
+use crate::progress::Task;
 
 /// How many files or jobs one command works on at once (the client's rate limiter still paces
 /// the requests).
@@ -44,7 +42,7 @@ pub async fn run(ctx: &Ctx, args: ParseArgs) -> Result<(), Failure> {
         .into_iter()
         .enumerate()
         .map(|(i, file)| {
-            let mut outcome = Outcome::new(Some(file.label.clone()));
+            let mut outcome = ItemReport::new(Some(file.label.clone()));
             outcome.save_as = targets.as_ref().map(|t| t[i].clone());
             (file, outcome)
         })
@@ -126,7 +124,7 @@ pub fn check_file(path: &Path) -> Result<u64, String> {
 }
 
 /// Uploads one file, starts its job and, when told until when to wait, follows it to the end,
-/// keeping `slot` up to date at every step.
+/// through the SDK's batch engine, keeping `slot` up to date at every step.
 pub async fn parse_file(
     ctx: &Ctx,
     client: &Client,
@@ -137,20 +135,78 @@ pub async fn parse_file(
 ) {
     let task = ctx.progress.task(&file.label);
     slot.update(|o| o.kind = Some(kind));
-    let result = async {
-        let document_id = upload_one(client, &task, &file).await?;
-        task.step(&format!("uploaded as document {document_id}"));
-        slot.update(|o| o.document_id = Some(document_id.clone()));
-        let job = client.start_job(kind, &document_id).await?;
-        slot.update(|o| o.job_id = Some(job.id().to_string()));
-        let Some(deadline) = wait else {
-            task.done(&format!("started job {}", job.id()));
-            return Ok(None);
-        };
-        follow(&task, &job, deadline).await.map(Some)
+    let mut runner = Runner::new(client, kind).start_only(wait.is_none());
+    if let Some(progress) = task.uploading(file.size) {
+        runner = runner.upload_progress(progress);
     }
-    .await;
+    let result = run_one(runner, Item::new(&file.path), wait, &task, &slot).await;
+    if let Ok(None) = result {
+        let job = slot.read(|o| o.job_id.clone()).unwrap_or_default();
+        task.done(&format!("started job {job}"));
+    }
     slot.update(|o| o.finish(&task, result));
+}
+
+/// Runs one item through `runner`, showing its steps on `task` and recording the document
+/// and job ids in `slot` as they are learned: what it parsed, `None` when it was only to be
+/// started, or why not.
+pub async fn run_one(
+    runner: Runner<'_>,
+    item: Item,
+    wait: Option<Deadline>,
+    task: &Task,
+    slot: &Slot,
+) -> Result<Option<ParsedDocument>, Failure> {
+    let (shown, ids) = (task.clone(), slot.clone());
+    let mut runner = runner.on_event(Arc::new(move |_, event| match event {
+        Event::Uploaded { document_id } => {
+            shown.step(&format!("uploaded as document {document_id}"));
+            ids.update(|o| o.document_id = Some(document_id.clone()));
+        }
+        Event::Started { job_id } => ids.update(|o| o.job_id = Some(job_id.clone())),
+        Event::Status(job) => shown.job(job),
+        _ => {}
+    }));
+    if let Some(at) = wait.and_then(|w| w.at) {
+        runner = runner.until(at);
+    }
+    let settled = runner.run_settled(vec![item]).await?.pop();
+    let Some(settled) = settled else {
+        return Err(Failure::new(
+            Exit::Api,
+            "the batch engine returned no entry",
+        ));
+    };
+    if let Some(parsed) = settled.parsed {
+        return Ok(Some(parsed));
+    }
+    let entry = settled.entry;
+    let Some(error) = settled.error else {
+        if wait.is_none() && entry.state == State::Started {
+            return Ok(None);
+        }
+        let reason = entry.error.unwrap_or_else(|| "did not finish".into());
+        return Err(Failure::new(Exit::Api, reason));
+    };
+    let error = Arc::try_unwrap(error).map_err(|shared| shared.to_string());
+    let job = entry.job_id.unwrap_or_default();
+    Err(match error {
+        Ok(invaro::Error::WaitTimeout { last_status, .. }) => {
+            let timeout = wait.map(|w| w.timeout).unwrap_or_default();
+            let message = match last_status {
+                Some(status) => format!(
+                    "job {job} still {status} after {timeout:?}; resume it with invaro wait"
+                ),
+                None => format!(
+                    "job {job}: no status seen within {timeout:?}; resume it with invaro wait"
+                ),
+            };
+            Failure::new(Exit::TimedOut, message)
+        }
+        Ok(e) if entry.state != State::Started || e.job_id().is_some() => Failure::from(e),
+        Ok(e) => Failure::from(e).about(format!("job {job}")),
+        Err(message) => Failure::new(Exit::Api, message),
+    })
 }
 
 /// Uploads one checked file and returns its document id.
@@ -181,221 +237,5 @@ impl Deadline {
     pub fn after(timeout: Duration) -> Self {
         let at = tokio::time::Instant::now().checked_add(timeout);
         Self { at, timeout }
-    }
-}
-
-/// Waits for `job` until `deadline`, showing each change of status, and returns what it parsed.
-pub async fn follow(task: &Task, job: &Job, deadline: Deadline) -> Result<ParsedDocument, Failure> {
-    let mut last_status = None;
-    let wait = job.wait_with(|update| {
-        task.job(update);
-        last_status = Some(update.status.clone());
-    });
-    let waited = match deadline.at {
-        Some(at) => tokio::time::timeout_at(at, wait).await,
-        None => Ok(wait.await),
-    };
-    match waited {
-        Ok(Ok(parsed)) => Ok(parsed),
-        Ok(Err(e)) if e.job_id().is_some() => Err(Failure::from(e)),
-        Ok(Err(e)) => Err(Failure::from(e).about(format!("job {}", job.id()))),
-        Err(_) => {
-            let timeout = deadline.timeout;
-            let message = match last_status {
-                Some(status) => format!(
-                    "job {} still {status} after {timeout:?}; resume it with invaro wait",
-                    job.id(),
-                ),
-                None => format!(
-                    "job {}: no status seen within {timeout:?}; resume it with invaro wait",
-                    job.id()
-                ),
-            };
-            Err(Failure::new(Exit::TimedOut, message))
-        }
-    }
-}
-
-/// Where one file, document or job ended up, as the JSON output spells it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Parsed (and saved, with `--out`).
-    Done,
-    /// Uploaded only (`invaro upload`).
-    Uploaded,
-    /// Its job started and was not waited on to the end.
-    #[default]
-    Started,
-    /// Something went wrong; `reason` says what.
-    Failed,
-    /// Its job was still running at the deadline.
-    TimedOut,
-    /// Not tried (for example, its result file exists).
-    Skipped,
-    /// Ctrl-C came first.
-    Interrupted,
-    /// The batch journal cannot tell whether its upload or start reached the API.
-    InDoubt,
-}
-
-/// What became of one file, document or job: one entry of the JSON output.
-#[derive(Debug, Default, Serialize)]
-pub struct Outcome {
-    /// The file, when the command started from one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    /// The uploaded document.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub document_id: Option<String>,
-    /// The parse job.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub job_id: Option<String>,
-    /// Where it ended up (after Ctrl-C, `job_id` is the job left running, if it started).
-    pub status: Status,
-    /// Why it failed or was skipped.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The exit code the failure alone would give.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<u8>,
-    /// Where the result was saved (`--out`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub saved_to: Option<String>,
-    /// What was parsed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<Map<String, Value>>,
-    /// What the document is, when known (for the resume command).
-    #[serde(skip)]
-    pub kind: Option<DocumentKind>,
-    /// Where to save the result (`--out`).
-    #[serde(skip)]
-    pub save_as: Option<PathBuf>,
-    #[serde(skip)]
-    settled: bool,
-    #[serde(skip)]
-    failure: Option<Failure>,
-}
-
-impl Outcome {
-    /// An outcome about `file`, not settled yet.
-    pub fn new(file: Option<String>) -> Self {
-        Self {
-            file,
-            status: Status::Started,
-            ..Self::default()
-        }
-    }
-
-    /// A file not even tried, and why.
-    pub fn skipped(file: String, reason: String) -> Self {
-        Self {
-            file: Some(file),
-            status: Status::Skipped,
-            reason: Some(reason),
-            settled: true,
-            ..Self::default()
-        }
-    }
-
-    /// Settles the outcome: `Ok(Some)` parsed, `Ok(None)` started only, `Err` failed.
-    pub fn finish(&mut self, task: &Task, result: Result<Option<ParsedDocument>, Failure>) {
-        match result {
-            Ok(Some(parsed)) => {
-                task.done("done");
-                self.settle(Status::Done);
-                self.result = Some(parsed.output().cloned().unwrap_or_default());
-            }
-            Ok(None) => self.settle(Status::Started),
-            Err(failure) => {
-                task.failed();
-                self.fail(failure);
-            }
-        }
-    }
-
-    /// Settles the outcome with `status`.
-    pub fn settle(&mut self, status: Status) {
-        self.status = status;
-        self.settled = true;
-    }
-
-    /// Whether the item is over (whatever became of it).
-    pub fn is_settled(&self) -> bool {
-        self.settled
-    }
-
-    /// Ctrl-C came before the item settled.
-    pub fn interrupt(&mut self) {
-        if !self.settled {
-            self.settle(Status::Interrupted);
-            self.reason = Some("interrupted before it finished".into());
-        }
-    }
-
-    /// Whether its job is still running as far as this command knows.
-    pub fn job_left_running(&self) -> bool {
-        self.job_id.is_some()
-            && matches!(
-                self.status,
-                Status::Started | Status::TimedOut | Status::Interrupted
-            )
-    }
-
-    /// What human output prints for it on stdout: where the result was saved, else the result,
-    /// the job id of a job started, or the id of a document uploaded.
-    pub fn line(&self) -> Option<String> {
-        match (&self.saved_to, &self.result, self.status) {
-            (Some(path), _, _) => Some(path.clone()),
-            (None, Some(result), _) => {
-                Some(serde_json::to_string_pretty(result).expect("a JSON map always serializes"))
-            }
-            (None, None, Status::Started) => self.job_id.clone(),
-            (None, None, Status::Uploaded) => self.document_id.clone(),
-            _ => None,
-        }
-    }
-
-    /// Its failure, naming it, if it failed.
-    pub fn into_failure(self) -> Option<Failure> {
-        let name = self.name().to_string();
-        self.failure.map(|failure| {
-            if failure.message.contains(&name) {
-                failure
-            } else {
-                failure.about(name)
-            }
-        })
-    }
-
-    /// Records a failure.
-    pub fn fail(&mut self, failure: Failure) {
-        self.settled = true;
-        self.status = match failure.exit {
-            Exit::TimedOut => Status::TimedOut,
-            _ => Status::Failed,
-        };
-        self.reason = Some(failure.message.clone());
-        self.exit_code = Some(failure.exit as u8);
-        self.failure = Some(failure);
-    }
-
-    /// Whether this one went wrong.
-    pub fn failed(&self) -> bool {
-        self.failure.is_some()
-    }
-
-    /// The exit code its failure calls for, if it failed.
-    pub fn exit(&self) -> Option<Exit> {
-        self.failure.as_ref().map(|failure| failure.exit)
-    }
-
-    /// What to call it in a message: the file, else the job or document id.
-    fn name(&self) -> &str {
-        self.file
-            .as_deref()
-            .or(self.job_id.as_deref())
-            .or(self.document_id.as_deref())
-            .unwrap_or("?")
     }
 }

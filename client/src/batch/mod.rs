@@ -1,15 +1,17 @@
-//! Batches that survive a crash: a journal of what was sent, so that a rerun resumes without
-//! uploading or starting anything twice.
+//! One engine for every set of documents: each item (a file, an uploaded document or a started
+//! job) goes through upload, start and wait, several at once, under the client's one rate
+//! limiter and scheduler. [`Client::parse_batch`](crate::Client::parse_batch) runs it in
+//! memory; with a [`Journal`] (feature `journal`) a batch survives a crash: a journal of what
+//! was sent, so that a rerun resumes without uploading or starting anything twice.
 //!
-//! Each file of a batch has a row in a [`Journal`] (an SQLite database): its path, size and
-//! SHA-256, the uploaded document id, the job id, the final status, the result and where it
-//! was saved. A row moves `new -> uploading -> uploaded -> starting -> started -> done` (or
-//! `failed`), and every step that sends something is recorded, synced, *before* it is sent, once
-//! the client's rate limiter has let it go (a run stopped while it waits there, where a run under
-//! the limit spends most of its time, has sent nothing and leaves nothing in doubt).
-//! A [`Batch::run`] on the same journal (after Ctrl-C, `kill -9`, a crash or a dead network)
-//! takes each file up where its row says:
-//!
+//! Each file of a journaled batch has an [`Entry`] in the journal (an SQLite database): its
+//! path, size and SHA-256, the uploaded document id, the job id, the final status, the result
+//! and where it was saved. An entry moves `new -> uploading -> uploaded -> starting -> started
+//! -> done` (or `failed`), and every step that sends something is recorded, synced, *before*
+//! it is sent, once the client's rate limiter has let it go (a run stopped while it waits
+//! there, where a run under the limit spends most of its time, has sent nothing and leaves
+//! nothing in doubt). A [`Runner::run`] on the same journal (after Ctrl-C, `kill -9`, a crash
+//! or a dead network) takes each file up where its entry says:
 //! - `done`: skipped, unless the file's content (or the document kind) changed; a result file
 //!   that has gone is written again from the journal. `failed` because the job failed: skipped
 //!   too (starting it again would be billed again). Any other failure is tried again.
@@ -19,7 +21,7 @@
 //!   a job runs on it, so such a file is waited on through its record, or finished from its
 //!   `processed_data`, and never started again. `pending` cannot tell "no job" from "a job not
 //!   picked up yet": the file is reported **in doubt** and left alone, unless the run is told
-//!   [`Batch::retry_in_doubt`].
+//!   [`Runner::retry_in_doubt`].
 //! - `uploading` (the upload may have arrived): the API has no lookup by content, so the run
 //!   looks in its file list (`GET /files`, newest first) for a file of the same name and size
 //!   made since the upload was recorded (less a 10 minute clock margin) and not already in the
@@ -35,14 +37,16 @@
 //! second); the lock is an OS file lock, released when the process ends however it ends.
 //!
 //! ```no_run
+//! # #[cfg(feature = "journal")]
 //! # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
-//! use invaro::batch::{Batch, Item, Journal};
+//! use invaro::batch::{Item, Journal, Runner};
 //! let journal = Journal::open("statements/.invaro-batch.sqlite")?;
 //! let items = vec![
 //!     Item::new("statements/march.pdf").save_as("results/march.json"),
 //!     Item::new("statements/april.pdf"),
 //! ];
-//! for row in Batch::new(&client, &journal, invaro::DocumentKind::Statement).run(items).await? {
+//! let runner = Runner::new(&client, invaro::DocumentKind::Statement).journal(&journal);
+//! for row in runner.run(items).await? {
 //!     println!("{}: {}", row.path.display(), row.state.as_str());
 //! }
 //! # Ok(()) }
@@ -50,8 +54,18 @@
 //!
 //! [`Error::JournalBusy`]: crate::Error::JournalBusy
 
+mod entry;
+mod item;
+#[cfg(feature = "journal")]
 mod journal;
+mod local;
+mod recover;
 mod run;
+mod store;
 
-pub use journal::{Entry, Journal, SCHEMA_VERSION, State};
-pub use run::{Batch, Event, Item, Observer};
+pub use entry::{Entry, State};
+pub use item::{Event, Item, Observer};
+#[cfg(feature = "journal")]
+#[cfg_attr(docsrs, doc(cfg(feature = "journal")))]
+pub use journal::{Journal, SCHEMA_VERSION};
+pub use run::{Runner, Settled};

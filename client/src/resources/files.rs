@@ -55,9 +55,11 @@ impl<'a> Files<'a> {
         let content = self.read(file_id).await?;
         let path = path.as_ref().to_path_buf();
         let len = content.len() as u64;
-        tokio::task::spawn_blocking(move || crate::files::write_atomic(&path, &content))
-            .await
-            .map_err(|e| Error::invalid("download", format!("the writing task failed: {e}")))??;
+        tokio::task::spawn_blocking(move || {
+            invaro_atomic::write(&path, &content).map_err(|source| Error::Io { path, source })
+        })
+        .await
+        .map_err(|e| Error::invalid("download", format!("the writing task failed: {e}")))??;
         Ok(len)
     }
 

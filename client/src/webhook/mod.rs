@@ -23,6 +23,7 @@ use std::fmt;
 #[cfg(feature = "webhook-receiver")]
 mod receiver;
 #[cfg(feature = "webhook-receiver")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhook-receiver")))]
 pub use receiver::{Listener, Receiver};
 
 use chrono::{DateTime, Utc};

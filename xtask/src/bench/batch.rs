@@ -28,7 +28,7 @@ use std::{
 
 use invaro::{
     DocumentKind,
-    batch::{Batch, Event, Item, Journal},
+    batch::{Event, Item, Journal, Runner},
 };
 use invaro_sandbox::{JobTimings, Sandbox, samples};
 use tokio::{sync::Notify, time::Instant};
@@ -46,7 +46,7 @@ const CONCURRENCY: usize = 4;
 const REQUESTS_EACH: usize = 3;
 
 /// What one run saw.
-struct Outcome {
+struct Measured {
     seconds: f64,
     requests: u64,
     /// Requests the sandbox refused with 429.
@@ -109,7 +109,7 @@ pub(super) fn documents(dir: &Path, count: usize) -> Result<Vec<PathBuf>, String
 }
 
 /// One batch on a fresh sandbox and journal; with `interrupt`, dropped at half and resumed.
-fn one_run(files: &[PathBuf], journal: &Path, interrupt: bool) -> Result<Outcome, String> {
+fn one_run(files: &[PathBuf], journal: &Path, interrupt: bool) -> Result<Measured, String> {
     // The sandbox serves from a runtime of its own, so it does not share the client's.
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -146,7 +146,7 @@ fn one_run(files: &[PathBuf], journal: &Path, interrupt: bool) -> Result<Outcome
     );
     drop(sandbox);
     server.shutdown_background();
-    Ok(Outcome {
+    Ok(Measured {
         seconds,
         requests: stats.requests,
         refused: stats.responses(429),
@@ -168,7 +168,8 @@ async fn batch(
         let done = Arc::new(AtomicUsize::new(0));
         let half = Arc::new(Notify::new());
         let (seen, signal) = (done.clone(), half.clone());
-        let batch = Batch::new(&client, &journal, DocumentKind::Statement)
+        let batch = Runner::new(&client, DocumentKind::Statement)
+            .journal(&journal)
             .concurrency(CONCURRENCY)
             .on_event(Arc::new(move |_, event| {
                 if *event == Event::Done && seen.fetch_add(1, Ordering::SeqCst) + 1 == DOCUMENTS / 2
@@ -182,7 +183,8 @@ async fn batch(
         }
     }
     let journal = Journal::open(journal).map_err(|e| e.to_string())?;
-    let rows = Batch::new(&client, &journal, DocumentKind::Statement)
+    let rows = Runner::new(&client, DocumentKind::Statement)
+        .journal(&journal)
         .concurrency(CONCURRENCY)
         .run(items)
         .await

@@ -175,7 +175,7 @@ fn title(section: &str) -> &'static str {
         "end_to_end" => "100 documents through one client (compressed time)",
         "webhooks" => "completions pushed by webhook",
         "batch" => "large batches (two batches of 200, in compressed time)",
-        _ => "build cost (two cold builds)",
+        _ => "build cost (five cold builds)",
     }
 }
 
