@@ -166,7 +166,14 @@ impl Client {
         Ok(Job::started(self, kind, started.data.job_id))
     }
 
-    /// The job `job_id`, to check or wait on (same as [`Job::resume`]).
+    /// The job `job_id` of `kind`, to check or wait on: the one way to take up a job by id
+    /// (one started earlier, elsewhere, or before an [`Error::WaitTimeout`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let parsed = client.job(invaro::DocumentKind::Invoice, "job_4f1c").wait().await?;
+    /// # let _ = parsed; Ok(()) }
+    /// ```
     pub fn job(&self, kind: DocumentKind, job_id: impl Into<String>) -> Job {
         Job::resume(self, kind, job_id)
     }

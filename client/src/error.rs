@@ -40,7 +40,7 @@ pub enum Error {
         message: String,
     },
     /// The job did not finish within the poll policy's deadline. Resume it with
-    /// [`crate::Job::resume`].
+    /// [`crate::Client::job`].
     #[error("job {job_id} {} after {elapsed:?} and {polls} status calls; resume it by id", seen(last_status.as_ref()))]
     WaitTimeout {
         /// The job, still running on the server.

@@ -1,170 +1,14 @@
-//! Parse jobs: start one, check it, wait for it, watch its progress, resume it by id.
-//!
-//! Every wait of a client and its clones is served by one scheduler (see [`PollPolicy`]): the
-//! first check comes at once, then no job is checked more often than once a second while spare
-//! rate budget goes to the job most likely to have finished, and none goes unchecked for more
-//! than 10 s while the budget allows; checks on no evidence of a completion are paced at the
-//! limit's average rate after a burst of a quarter of it. A deadline of 10 minutes ends a wait with
-//! [`Error::WaitTimeout`], which carries what is needed to resume; it covers everything after
-//! the caller asked: turns, rate-limiter waits, retries and the status call in flight. A job
-//! this client started that answers 404 is taken as not visible yet for 30 s (some
-//! implementations answer 404 until a worker picks the job up). Dropping a wait stops its
-//! checks.
-
-use std::time::Duration;
+//! Parse jobs: check one, wait for it, watch its progress. How waits poll is stated once, on
+//! [`PollPolicy`].
 
 use futures::{Stream, StreamExt};
 use tokio::time::Instant;
 
+pub(crate) use crate::poll_policy::far_after;
 use crate::{
-    Client, DocumentKind, Error, JobStatus, ParsedDocument, generated::types, scheduler::Turn,
+    Client, DocumentKind, Error, JobStatus, ParsedDocument, PollPolicy, generated::types,
+    scheduler::Turn,
 };
-
-/// How jobs are polled until they finish.
-///
-/// One scheduler per client decides which waiting job is checked next, with the rate budget
-/// left after the client's other calls (those go first). With budget to spare, each job is
-/// checked every [`first_check`](Self::first_check) (the floor, default 1 s: a completion is
-/// seen about half a second late); under pressure the budget goes where a completion is most
-/// likely (from reported `progress`, or from how long jobs of the same kind took that this
-/// client saw finish), but no job goes unchecked for more than
-/// [`max_interval`](Self::max_interval) while the budget allows. Checks with no evidence that
-/// the job has finished go at most [`burst`](Self::burst) at once, then at the limit's average
-/// rate, so that jobs just started cannot take a whole window's budget and leave none for the
-/// completions that follow. With a webhook receiver attached, polling slows to
-/// [`safety_net`](Self::safety_net), only to catch lost deliveries.
-///
-/// ```
-/// use std::time::Duration;
-/// let policy = invaro::PollPolicy::default()
-///     .first_check(Duration::from_millis(200))
-///     .max_interval(Duration::from_secs(5))
-///     .deadline(Duration::from_secs(120));
-/// # let _ = policy;
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct PollPolicy {
-    first_check: Duration,
-    max_interval: Duration,
-    growth: f64,
-    burst: Option<u32>,
-    deadline: Duration,
-    not_found_grace: Duration,
-    safety_net: Duration,
-}
-
-impl Default for PollPolicy {
-    fn default() -> Self {
-        Self {
-            first_check: Duration::from_secs(1),
-            max_interval: Duration::from_secs(10),
-            growth: 1.0,
-            burst: None,
-            deadline: Duration::from_secs(600),
-            not_found_grace: Duration::from_secs(30),
-            safety_net: Duration::from_secs(30),
-        }
-    }
-}
-
-impl PollPolicy {
-    /// The floor: the shortest time between two checks of one job (the first check is
-    /// immediate). Default 1 s.
-    pub fn first_check(mut self, wait: Duration) -> Self {
-        self.first_check = wait;
-        self
-    }
-
-    /// The longest a job goes unchecked while the budget allows (checks come first once it is
-    /// due), and the cap of a growing floor. Default 10 s.
-    pub fn max_interval(mut self, wait: Duration) -> Self {
-        self.max_interval = wait;
-        self
-    }
-
-    /// How much the floor grows with each check of the same job (at least 1), to spend fewer
-    /// requests on long jobs. Default 1: the floor stays at
-    /// [`first_check`](Self::first_check).
-    pub fn growth(mut self, factor: f64) -> Self {
-        self.growth = factor.max(1.0);
-        self
-    }
-
-    /// How many checks that rest on no evidence may go at once out of spare budget; beyond
-    /// that they are paced at the rate limit's average rate (60 a minute: one a second).
-    /// Evidence is a webhook push, reported `progress`, or durations learned from enough jobs
-    /// of the same kind, saying the job has more likely finished than not: such checks are
-    /// never paced. Default: a quarter of the rate limit (15 of 60). A burst as large as the
-    /// limit turns pacing off.
-    pub fn burst(mut self, checks: u32) -> Self {
-        self.burst = Some(checks.max(1));
-        self
-    }
-
-    /// The burst under a limit of `limit` requests per window.
-    pub(crate) fn burst_of(&self, limit: usize) -> u32 {
-        let quarter = u32::try_from(limit / 4).unwrap_or(u32::MAX);
-        self.burst.unwrap_or(quarter).max(1)
-    }
-
-    /// How long a wait may last in all before it gives up. Default 10 minutes.
-    pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = deadline;
-        self
-    }
-
-    /// How long after starting a job a 404 on its status means "not visible yet" rather than
-    /// "no such job". Only jobs this client started get it, not [`Job::resume`]d ones.
-    /// Default 30 s.
-    pub fn not_found_grace(mut self, grace: Duration) -> Self {
-        self.not_found_grace = grace;
-        self
-    }
-
-    /// With a webhook receiver attached, how often a job is still polled, to catch a lost
-    /// delivery. Default 30 s.
-    pub fn safety_net(mut self, every: Duration) -> Self {
-        self.safety_net = every;
-        self
-    }
-
-    /// The polling interval with a webhook receiver attached.
-    #[cfg(feature = "webhook-receiver")]
-    pub(crate) fn get_safety_net(&self) -> Duration {
-        self.safety_net
-    }
-
-    /// How long a wait may last in all.
-    pub fn get_deadline(&self) -> Duration {
-        self.deadline
-    }
-
-    /// The floor after the `n`th check (from 0): grown (saturating at the cap, whatever the
-    /// growth) and capped. No jitter: the scheduler checks one job at a time.
-    pub(crate) fn floor(&self, n: u32) -> Duration {
-        let factor = self.growth.powi(i32::try_from(n).unwrap_or(i32::MAX));
-        let grown = Duration::try_from_secs_f64(self.first_check.as_secs_f64() * factor)
-            .unwrap_or(Duration::MAX);
-        grown.min(self.max_interval)
-    }
-
-    /// How long a job may go unchecked before it comes first.
-    pub(crate) fn starvation_bound(&self) -> Duration {
-        self.max_interval.max(self.first_check)
-    }
-
-    /// When a wait that starts at `start` gives up.
-    pub(crate) fn deadline_from(&self, start: Instant) -> Instant {
-        far_after(start, self.deadline)
-    }
-}
-
-/// `start + wait`, or a century on for a wait beyond what the clock can hold.
-pub(crate) fn far_after(start: Instant, wait: Duration) -> Instant {
-    start
-        .checked_add(wait)
-        .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 86_400))
-}
 
 /// A parse job on the server. Cheap to clone; it holds only the client and the id.
 ///
@@ -187,8 +31,8 @@ pub struct Job {
 }
 
 impl Job {
-    /// Takes up a job started earlier (for example after a [`Error::WaitTimeout`]).
-    pub fn resume(client: &Client, kind: DocumentKind, job_id: impl Into<String>) -> Self {
+    /// A job started earlier, by id (the public way is [`Client::job`]).
+    pub(crate) fn resume(client: &Client, kind: DocumentKind, job_id: impl Into<String>) -> Self {
         Self {
             client: client.clone(),
             kind,
@@ -432,30 +276,6 @@ impl Job {
         error.status() == Some(reqwest::StatusCode::NOT_FOUND)
             && self
                 .started
-                .is_some_and(|started| started.elapsed() < policy.not_found_grace)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn intervals_saturate_at_the_cap_whatever_the_growth() {
-        for growth in [1.0, 1.5, 2.0, 10.0, 1e300, f64::INFINITY, f64::NAN] {
-            let policy = PollPolicy::default()
-                .growth(growth)
-                .max_interval(Duration::from_secs(10));
-            for n in [0, 1, 63, 64, 65, 1_000, u32::MAX] {
-                let wait = policy.floor(n);
-                assert!(
-                    wait <= Duration::from_secs(10),
-                    "growth {growth}, wait {n}: {wait:?}"
-                );
-            }
-        }
-        let endless = PollPolicy::default().deadline(Duration::MAX);
-        let now = Instant::now();
-        assert!(endless.deadline_from(now) > now);
+                .is_some_and(|started| started.elapsed() < policy.get_not_found_grace())
     }
 }

@@ -34,7 +34,7 @@
 //!   authentication, the rate limiter ([`RateLimit`]), the one retry classifier
 //!   ([`RetryPolicy`]), timeouts, bounded bodies, exact numbers, tracing.
 //! - [`Client`] and its flows ([`Client::parse_file`], [`Client::parse_batch`]), configured by
-//!   [`ClientBuilder`]; [`Job`] waits, served by one scheduler per client ([`PollPolicy`]).
+//!   [`ClientBuilder`]; [`Job`] waits ([`PollPolicy`]).
 //! - [`facts`]: what the API accepts, defined once; [`Upload`]: files checked and streamed.
 //! - [`Error`]: the one error type; [`results`]: typed results; [`webhook`]: verification and
 //!   an opt-in receiver; [`batch`]: journaled batches that survive a crash.
@@ -48,10 +48,8 @@
 //!   again: a POST or PUT only when it cannot have reached the server or was refused with a 429,
 //!   so no job is started twice ([`Error::is_retryable`] gives the same answer);
 //! - any 2xx is a success, and errors are read by status first, whatever their body;
-//! - jobs that wait ([`Job::wait`], [`Job::wait_with`], [`Job::updates`]) under a [`PollPolicy`], all served by one
-//!   scheduler per client (first check at once, then at most once a second per job with the
-//!   budget other calls leave, spent where a completion is most likely, no job unchecked for more
-//!   than 10 s while the budget allows; a 10 minute deadline that bounds every call of the wait);
+//! - jobs that wait ([`Job::wait`], [`Job::wait_with`], [`Job::updates`]), polled as
+//!   [`PollPolicy`] states;
 //! - uploads streamed from disk and checked before sending ([`Upload`]);
 //! - one [`Error`] type, webhook verification and an opt-in receiver that ends waits at once
 //!   ([`webhook`]), and typed results ([`results`]).
@@ -80,6 +78,7 @@ mod generated_ext;
 mod job_status;
 mod jobs;
 mod open_enum;
+mod poll_policy;
 pub mod resources;
 pub mod results;
 mod scheduler;
@@ -93,7 +92,8 @@ pub use document_kind::DocumentKind;
 pub use error::{ApiError, Error};
 pub use facts::{MAX_BATCH, MAX_FILE_BYTES, MAX_FILES, sniff};
 pub use job_status::JobStatus;
-pub use jobs::{Job, PollPolicy};
+pub use jobs::Job;
+pub use poll_policy::PollPolicy;
 pub use results::{
     Amount, AmountError, BankDetails, BuyerDetails, InvoiceDetails, InvoiceResult, StatementResult,
     TaxCalculation, Transaction, TransactionType,

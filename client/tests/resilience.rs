@@ -10,9 +10,7 @@ use std::{
 };
 
 use futures::StreamExt;
-use invaro::{
-    Client, DocumentKind, Error, Job, JobStatus, PollPolicy, RateLimit, RetryPolicy, Upload,
-};
+use invaro::{Client, DocumentKind, Error, JobStatus, PollPolicy, RateLimit, RetryPolicy, Upload};
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -352,7 +350,7 @@ async fn a_wait_that_times_out_can_be_resumed_by_id() {
         .mount(&server)
         .await;
     let patient = client_for(&format!("{}/api/v1", server.uri()));
-    let resumed = Job::resume(&patient, DocumentKind::Statement, job_id.clone());
+    let resumed = patient.job(DocumentKind::Statement, job_id.clone());
     assert_eq!(resumed.wait().await.unwrap().job_id(), "job_1");
 }
 

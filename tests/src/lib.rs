@@ -164,7 +164,7 @@ async fn parse_one(
             Err(e) => {
                 resumes += 1;
                 assert!(resumes < 10, "{}: the wait kept failing: {e}", job.id());
-                job = Job::resume(client, DocumentKind::Invoice, job.id());
+                job = client.job(DocumentKind::Invoice, job.id());
             }
         }
     }

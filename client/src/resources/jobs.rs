@@ -1,9 +1,9 @@
 //! `client.jobs()`: parse jobs of any kind, by id.
 
-use crate::{Client, DocumentKind, Error, Job, types};
+use crate::{Client, Error, types};
 
 /// Parse jobs of a [`Client`]: `client.jobs()`. To start a job or wait on one, see
-/// [`Client::start_job`] and [`Job`].
+/// [`Client::start_job`] and [`Client::job`].
 ///
 /// ```no_run
 /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
@@ -29,10 +29,5 @@ impl<'a> Jobs<'a> {
             .get_general_job_status()
             .job_id(job_id.as_ref());
         Ok(self.client.call(call.send()).await?.data)
-    }
-
-    /// The job `job_id` of `kind`, to check or wait on (same as [`Client::job`]).
-    pub fn resume(&self, kind: DocumentKind, job_id: impl Into<String>) -> Job {
-        Job::resume(self.client, kind, job_id)
     }
 }

@@ -1,22 +1,26 @@
-//! Section 4: polling economy. 1, 10 and 100 concurrent jobs that complete after random delays,
-//! waited on against a server enforcing 60 requests per window, with time compressed 60 times: a
-//! window of 1 s stands for the API's minute, a job of 15 to 75 s takes 0.25 to 1.25 s, and every
-//! duration of the client's policies is divided by 60 too, so the ratios are the real ones.
-//! Figures are given back at real scale. One job's run gives one delay, so it is run nine
-//! times as often as the others.
+//! Section 4: polling economy, against round robin and an oracle. Jobs complete after random
+//! delays on the bench's own server, which enforces 60 requests per window, with time
+//! compressed 60 times: a window of 1 s stands for the API's minute, a job of 15 to 75 s takes
+//! 0.25 to 1.25 s, and every duration of the client's policies is divided by 60 too, so the
+//! ratios are the real ones. Figures are given back at real scale.
 //!
-//! The floor is the [`oracle`](super::oracle): over each run's own completion times, the
-//! delays of a schedule that knows them and has the client's budget (60 per window, the
-//! window counted from each answer, as the client's limiter counts), each check taking the
-//! round trip of a status call measured here. It is also given with the same budget handed
-//! out one slot a second, without bursts, the model behind the issue's estimate of about 20 s
-//! for 100 jobs.
+//! Two scenarios:
+//! - together: 1, 10 and 100 identical jobs (15 to 75 s) started at once (one job's run gives
+//!   one delay, so it runs nine times as often);
+//! - staggered: 10, 30 and 100 jobs started one every 3 s, of two kinds (invoices of 10 to 30
+//!   s, statements of 40 to 120 s), half of each kind reporting `progress`. This is where
+//!   knowing which job is likely to have finished can pay.
 //!
-//! The server is the bench's own: it counts every poll per job and every 429, and knows the
-//! instant each job completed. It sends no `X-RateLimit-*` headers, because their reset is in
-//! whole Unix seconds, which no time compression can shrink (a rounding of up to a real second
-//! would become up to a minute); the client paces itself with its own limiter alone. The
-//! baseline polls every 5 s (the docs suggest 5 to 10), as a user's loop would, with no limiter.
+//! Each is waited on two ways, runs interleaved (invaro, round robin, then the other order):
+//! the SDK's default policy, and round robin, the simple alternative: each job checked once at
+//! its start, then one check a second (the same 60/min budget), each going to the unseen job
+//! checked longest ago. Figures are medians over the runs of each run's median. The oracle
+//! ([`oracle`](super::oracle)) knows every completion and has the client's budget; it is the
+//! floor of the together scenario.
+//!
+//! The server counts every request and every 429 and knows the instant each job completed. It
+//! sends no `X-RateLimit-*` headers, because their reset is in whole Unix seconds, which no time
+//! compression can shrink; the client paces itself with its own limiter alone.
 
 use std::{
     collections::HashMap,
@@ -29,7 +33,7 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -51,46 +55,68 @@ pub(super) const SCALE: u32 = 60;
 pub(super) const LIMIT: u32 = 60;
 pub(super) const WINDOW: Duration = Duration::from_secs(1);
 const KEY: &str = "bench-key";
-const COUNTS: [usize; 3] = [1, 10, 100];
 /// How many times more often the one-job case runs (each of its runs yields a single delay).
 const ONE_JOB_RUNS: usize = 9;
-/// Requests per job before the wait scheduler (README, the bench at commit 8d7349f), by count:
-/// the ceiling the issue sets.
-const REQUESTS_BEFORE: [f64; 3] = [11.0, 7.30, 1.75];
+/// The fewest runs of each way a full bench makes (the issue's targets are medians of five).
+const FULL_RUNS: usize = 5;
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Scenario {
+    /// Identical jobs of 15 to 75 s, all started at once.
+    Together,
+    /// One job every 3 s, alternately of 10 to 30 s (invoices) and 40 to 120 s (statements),
+    /// half of each kind reporting progress.
+    Staggered,
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Way {
-    /// The SDK with its default policy, or with one setting changed.
-    Invaro(Variant),
-    Naive,
+    Invaro,
+    RoundRobin,
 }
 
-/// The default poll policy, or one setting of it changed to see what the default buys.
-#[derive(Clone, Copy, PartialEq)]
-enum Variant {
-    Default,
-    /// `burst` as large as the limit: checks on no evidence are not paced.
-    Unpaced,
-    /// `growth(1.2)`: fewer checks of each job, each seen later.
-    Growth,
+/// One job of a run: when it starts and how long it takes (bench time), and its kind.
+#[derive(Clone, Debug)]
+struct Planned {
+    start: Duration,
+    takes: Duration,
+    kind: DocumentKind,
+    progress: bool,
 }
 
-impl Variant {
-    fn policy(self, policy: PollPolicy) -> PollPolicy {
-        match self {
-            Self::Default => policy,
-            Self::Unpaced => policy.burst(LIMIT),
-            Self::Growth => policy.growth(1.2),
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Default => "default policy",
-            Self::Unpaced => "pacing off (burst 60)",
-            Self::Growth => "growth 1.2",
-        }
-    }
+fn plan(scenario: Scenario, count: usize) -> Vec<Planned> {
+    let real = |from: f64, to: f64| {
+        scaled(Duration::from_secs_f64(
+            from + (to - from) * fastrand::f64(),
+        ))
+    };
+    (0..count)
+        .map(|n| match scenario {
+            Scenario::Together => Planned {
+                start: Duration::ZERO,
+                takes: real(15.0, 75.0),
+                kind: DocumentKind::Statement,
+                progress: false,
+            },
+            Scenario::Staggered => {
+                let short = n % 2 == 0;
+                Planned {
+                    start: scaled(Duration::from_secs(3)) * u32::try_from(n).unwrap_or(u32::MAX),
+                    takes: if short {
+                        real(10.0, 30.0)
+                    } else {
+                        real(40.0, 120.0)
+                    },
+                    kind: if short {
+                        DocumentKind::Invoice
+                    } else {
+                        DocumentKind::Statement
+                    },
+                    progress: (n / 2) % 2 == 0,
+                }
+            }
+        })
+        .collect()
 }
 
 /// What one run saw.
@@ -101,13 +127,6 @@ struct Outcome {
     latency: f64,
     /// When each job completed, bench seconds after the run started.
     completions: Vec<f64>,
-}
-
-impl Outcome {
-    /// The oracle's median delay over this run's completions, real-scale seconds.
-    fn oracle(&self, budget: Budget, round_trip: f64) -> f64 {
-        median(&oracle::delays(&self.completions, budget, round_trip)) * f64::from(SCALE)
-    }
 }
 
 /// `real` divided by [`SCALE`].
@@ -130,157 +149,123 @@ async fn measure(settings: &Settings) -> Vec<Figure> {
         limit: LIMIT as usize,
         window: WINDOW.as_secs_f64(),
     };
-    let paced = Budget::Paced {
-        limit: LIMIT as usize,
-        window: WINDOW.as_secs_f64(),
+    let runs = if settings.polling_repeats > 1 {
+        settings.polling_repeats.max(FULL_RUNS)
+    } else {
+        1
     };
     let mut figures = Vec::new();
-    for (count, before) in COUNTS.into_iter().zip(REQUESTS_BEFORE) {
-        let repeats = settings.polling_repeats * if count == 1 { ONE_JOB_RUNS } else { 1 };
-        // (invaro, naive) per run, the order alternating.
-        let mut runs = Vec::new();
+    let cases = [
+        (Scenario::Together, 1),
+        (Scenario::Together, 10),
+        (Scenario::Together, 100),
+        (Scenario::Staggered, 10),
+        (Scenario::Staggered, 30),
+        (Scenario::Staggered, 100),
+    ];
+    for (scenario, count) in cases {
+        let repeats = runs * if count == 1 { ONE_JOB_RUNS } else { 1 };
+        // (invaro, round robin) per run, the order alternating.
+        let mut pairs = Vec::new();
         for run in 0..repeats {
-            let (invaro, naive) = if run % 2 == 0 {
-                let invaro = one_run(Way::Invaro(Variant::Default), count).await;
-                (invaro, one_run(Way::Naive, count).await)
+            let jobs = plan(scenario, count);
+            let pair = if run % 2 == 0 {
+                let invaro = one_run(Way::Invaro, &jobs).await;
+                (invaro, one_run(Way::RoundRobin, &jobs).await)
             } else {
-                let naive = one_run(Way::Naive, count).await;
-                (one_run(Way::Invaro(Variant::Default), count).await, naive)
+                let robin = one_run(Way::RoundRobin, &jobs).await;
+                (one_run(Way::Invaro, &jobs).await, robin)
             };
-            runs.push((invaro, naive));
+            pairs.push(pair);
         }
-        let column = |f: &dyn Fn(&Outcome) -> f64, naive: bool| {
-            let values: Vec<f64> = runs
-                .iter()
-                .map(|(i, n)| if naive { f(n) } else { f(i) })
-                .collect();
-            median(&values)
-        };
-        let paired = |f: &dyn Fn(&Outcome) -> f64, g: &dyn Fn(&Outcome, &Outcome) -> f64| {
-            median(&runs.iter().map(|(i, n)| f(i) / g(i, n)).collect::<Vec<_>>())
-        };
-        let naive_name = "poll every 5 s";
-        let name = |what: &str| format!("wait on {count} job(s) under 60/min: {what}");
-        let requests = |o: &Outcome| o.requests_per_job;
-        let latency = |o: &Outcome| o.latency;
-        let limited = |o: &Outcome| o.rate_limited;
-        let naive = |f: fn(&Outcome) -> f64| move |_: &Outcome, n: &Outcome| f(n);
-        let oracle_of = |budget| move |i: &Outcome, _: &Outcome| i.oracle(budget, round_trip);
-        figures.push(
-            Figure::new(
-                name("requests per job"),
-                column(&requests, false),
-                "requests",
-            )
-            .against(
-                naive_name,
-                column(&requests, true),
-                paired(&requests, &naive(requests)),
-            )
-            .target(format!("<= {before} (before the scheduler)")),
-        );
-        let mut refused = Figure::new(name("429s received"), column(&limited, false), "responses")
-            .target("0 with the limiter on");
-        refused.baseline = Some(column(&limited, true));
-        refused.baseline_name = Some(naive_name.into());
-        figures.push(refused);
-        let seen = |what: &str| name(&format!("completion to seen, median, {what}"));
-        let mut against_naive = Figure::new(seen("against polling"), column(&latency, false), "s")
-            .against(
-                naive_name,
-                column(&latency, true),
-                paired(&latency, &naive(latency)),
-            );
-        if count == 1 {
-            against_naive = against_naive.target("<= 1 s");
-        }
-        figures.push(against_naive);
-        let by_oracle = |budget| {
-            let oracle = oracle_of(budget);
-            (
-                column(&|i: &Outcome| oracle(i, i), false),
-                paired(&latency, &oracle),
-            )
-        };
-        let (floor, ratio) = by_oracle(window);
-        let mut against_oracle = Figure::new(
-            seen("against the oracle"),
-            column(&latency, false),
-            "s",
-        )
-        .against("oracle, same budget", floor, ratio);
-        if count > 1 {
-            against_oracle = against_oracle.target("<= 1.25x the oracle");
-        }
-        figures.push(against_oracle);
-        let (floor, ratio) = by_oracle(paced);
-        figures.push(
-            Figure::new(
-                seen("against the paced oracle"),
-                column(&latency, false),
-                "s",
-            )
-            .against("oracle, one slot a second", floor, ratio),
-        );
-        for variant in [Variant::Unpaced, Variant::Growth] {
-            figures.extend(variant_figures(variant, count, repeats, window, round_trip).await);
-        }
+        figures.extend(case_figures(scenario, count, &pairs, window, round_trip));
     }
     figures
 }
 
-/// Requests per job and completion to seen (against the oracle) with `variant`'s policy.
-async fn variant_figures(
-    variant: Variant,
+/// The rows of one scenario and size: requests per job, 429s, completion to seen.
+fn case_figures(
+    scenario: Scenario,
     count: usize,
-    repeats: usize,
-    budget: Budget,
+    pairs: &[(Outcome, Outcome)],
+    window: Budget,
     round_trip: f64,
 ) -> Vec<Figure> {
-    let mut runs = Vec::new();
-    for _ in 0..repeats {
-        runs.push(one_run(Way::Invaro(variant), count).await);
-    }
-    let of = |f: &dyn Fn(&Outcome) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
-    let name = |what: &str| {
-        format!(
-            "wait on {count} job(s) under 60/min, {}: {what}",
-            variant.name()
+    let of = |f: &dyn Fn(&Outcome) -> f64, robin: bool| {
+        median(
+            &pairs
+                .iter()
+                .map(|(i, r)| f(if robin { r } else { i }))
+                .collect::<Vec<_>>(),
         )
     };
-    vec![
-        Figure::new(
-            name("requests per job"),
-            of(&|o| o.requests_per_job),
-            "requests",
-        ),
-        Figure::new(
-            name("completion to seen, median, against the oracle"),
-            of(&|o| o.latency),
-            "s",
-        )
-        .against(
-            "oracle, same budget",
-            of(&|o| o.oracle(budget, round_trip)),
-            of(&|o| o.latency / o.oracle(budget, round_trip)),
-        ),
-    ]
+    let started = match scenario {
+        Scenario::Together => "started together",
+        Scenario::Staggered => "staggered, mixed",
+    };
+    let name = |what: &str| format!("{count} job(s) {started}, 60/min: {what}");
+    let rr = "round robin";
+    let verdict = |met: bool| if met { "met" } else { "NOT met" };
+    let mut figures = Vec::new();
+
+    let (requests, rr_requests) = (
+        of(&|o| o.requests_per_job, false),
+        of(&|o| o.requests_per_job, true),
+    );
+    figures.push(
+        Figure::new(name("requests per job"), requests, "requests")
+            .against(rr, rr_requests, requests / rr_requests)
+            .target(format!(
+                "<= round robin: {}",
+                verdict(requests <= rr_requests)
+            )),
+    );
+    let limited = of(&|o| o.rate_limited, false);
+    let mut refused = Figure::new(name("429s received"), limited, "responses")
+        .target(format!("0: {}", verdict(limited == 0.0)));
+    refused.baseline = Some(of(&|o| o.rate_limited, true));
+    refused.baseline_name = Some(rr.into());
+    figures.push(refused);
+
+    let (seen, rr_seen) = (of(&|o| o.latency, false), of(&|o| o.latency, true));
+    let ratio = seen / rr_seen;
+    let target = match (scenario, count) {
+        (Scenario::Together, 1) => Some(format!("<= 1 s: {}", verdict(seen <= 1.0))),
+        (Scenario::Together, _) => Some(format!("<= 1.1x round robin: {}", verdict(ratio <= 1.1))),
+        (Scenario::Staggered, 30 | 100) => {
+            Some(format!("<= 0.6x round robin: {}", verdict(ratio <= 0.6)))
+        }
+        (Scenario::Staggered, _) => Some("reported (0.6x asked for 30 and 100)".to_owned()),
+    };
+    let mut latency =
+        Figure::new(name("completion to seen, median"), seen, "s").against(rr, rr_seen, ratio);
+    latency.target = target;
+    figures.push(latency);
+    if scenario == Scenario::Together {
+        let floor = of(
+            &|o| median(&oracle::delays(&o.completions, window, round_trip)) * f64::from(SCALE),
+            false,
+        );
+        figures.push(
+            Figure::new(
+                name("completion to seen, median, against the oracle"),
+                seen,
+                "s",
+            )
+            .against("oracle, same budget", floor, seen / floor),
+        );
+    }
+    figures
 }
 
 /// The median round trip of a status call through the SDK here, in bench seconds.
 async fn round_trip() -> f64 {
-    let jobs: Shared = Arc::default();
-    let now = Instant::now();
-    jobs.lock().expect("the jobs lock").jobs.insert(
+    let state: Shared = Arc::default();
+    state.lock().expect("the jobs lock").jobs.insert(
         "probe".into(),
-        Job {
-            completes: now,
-            created_at: Utc::now(),
-            completed_at: Utc::now(),
-            polls: 0,
-        },
+        Job::new(Instant::now(), Utc::now(), Duration::ZERO, false),
     );
-    let server = server::spawn(router(jobs));
+    let server = server::spawn(router(state));
     let client = invaro::Client::builder()
         .api_key(KEY)
         .base_url(&server.base_url)
@@ -299,138 +284,279 @@ async fn round_trip() -> f64 {
 
 /// A job of the bench's server: when it completes, and how often it was asked about.
 struct Job {
-    completes: Instant,
+    started: Instant,
+    takes: Duration,
     created_at: DateTime<Utc>,
     completed_at: DateTime<Utc>,
+    /// Whether it reports `progress` while it runs.
+    progress: bool,
     polls: u64,
 }
 
-/// The server's state: its jobs, its fixed rate-limit window, and the 429s it sent.
+impl Job {
+    fn new(started: Instant, created_at: DateTime<Utc>, takes: Duration, progress: bool) -> Self {
+        Self {
+            started,
+            takes,
+            created_at,
+            completed_at: created_at + chrono::Duration::from_std(takes).expect("a short delay"),
+            progress,
+            polls: 0,
+        }
+    }
+}
+
+/// The server's state: the run's plan (by document id), its jobs, its fixed rate-limit window,
+/// and the 429s it sent.
 #[derive(Default)]
 struct Jobs {
+    plan: HashMap<String, Planned>,
     jobs: HashMap<String, Job>,
     window: Option<(Instant, u32)>,
     refused: u64,
 }
 
+impl Jobs {
+    /// Counts a request against the window; false (and a 429 counted) beyond its limit.
+    fn admit(&mut self, now: Instant) -> bool {
+        let (started, used) = match self.window {
+            Some((started, used)) if now.duration_since(started) < WINDOW => (started, used),
+            _ => (now, 0),
+        };
+        if used >= LIMIT {
+            self.refused += 1;
+            return false;
+        }
+        self.window = Some((started, used + 1));
+        true
+    }
+}
+
 type Shared = Arc<Mutex<Jobs>>;
 
-/// Answers a status poll: 429 beyond the window's limit, else the job's state now.
-async fn status(State(jobs): State<Shared>, Path(id): Path<String>) -> Response {
+fn too_many() -> Response {
+    let body =
+        json!({"success": false, "error": {"code": "RATE_LIMIT_EXCEEDED", "message": "slow down"}});
+    (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
+}
+
+/// Starts the planned job of the document in the body (`doc-N` becomes `job-N`).
+async fn start(State(state): State<Shared>, Json(body): Json<Value>) -> Response {
     let now = Instant::now();
-    let mut state = jobs.lock().expect("the jobs lock");
-    let (started, used) = match state.window {
-        Some((started, used)) if now.duration_since(started) < WINDOW => (started, used),
-        _ => (now, 0),
-    };
-    if used >= LIMIT {
-        state.refused += 1;
-        let body = json!({"success": false, "error": {"code": "RATE_LIMIT_EXCEEDED", "message": "slow down"}});
-        return (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    let mut state = state.lock().expect("the jobs lock");
+    if !state.admit(now) {
+        return too_many();
     }
-    state.window = Some((started, used + 1));
+    let document = body["document_id"].as_str().unwrap_or_default();
+    let Some(planned) = state.plan.get(document).cloned() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let id = document.replacen("doc-", "job-", 1);
+    let job = Job::new(now, Utc::now(), planned.takes, planned.progress);
+    state.jobs.insert(id.clone(), job);
+    let data = json!({"job_id": id, "status": "pending"});
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"success": true, "data": data})),
+    )
+        .into_response()
+}
+
+/// Answers a status poll: 429 beyond the window's limit, else the job's state now.
+async fn status(State(state): State<Shared>, Path((_, id)): Path<(String, String)>) -> Response {
+    let now = Instant::now();
+    let mut state = state.lock().expect("the jobs lock");
+    if !state.admit(now) {
+        return too_many();
+    }
     let Some(job) = state.jobs.get_mut(&id) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     job.polls += 1;
-    let done = now >= job.completes;
+    let elapsed = now.duration_since(job.started);
+    let done = elapsed >= job.takes;
+    let progress = if done {
+        json!(100)
+    } else if job.progress {
+        json!((100.0 * elapsed.as_secs_f64() / job.takes.as_secs_f64()).floor())
+    } else {
+        Value::Null
+    };
     let data = json!({
         "job_id": id,
         "created_at": job.created_at.to_rfc3339(),
         "status": if done { "completed" } else { "processing" },
-        // Progress is optional in the API; a made-up one would mislead the scheduler.
-        "progress": if done { json!(100) } else { Value::Null },
+        "progress": progress,
         "updated_at": if done { job.completed_at.to_rfc3339() } else { Utc::now().to_rfc3339() },
         "results": if done { json!({"account_no": "001"}) } else { Value::Null },
     });
     Json(json!({"success": true, "data": data})).into_response()
 }
 
-fn router(jobs: Shared) -> Router {
+fn router(state: Shared) -> Router {
     Router::new()
-        .route("/api/v1/parse/statements/{job_id}", get(status))
-        .with_state(jobs)
+        .route("/api/v1/parse/{kind}", post(start))
+        .route("/api/v1/parse/{kind}/{job_id}", get(status))
+        .with_state(state)
 }
 
-async fn one_run(way: Way, count: usize) -> Outcome {
-    let jobs: Shared = Arc::default();
+/// The path segment of `kind`'s jobs.
+fn segment(kind: DocumentKind) -> &'static str {
+    match kind {
+        DocumentKind::Invoice => "invoices",
+        _ => "statements",
+    }
+}
+
+/// Runs `plan` one way: jobs starting at time 0 exist on the server from the run's start
+/// (the together scenario); later ones are started with a request at their time.
+async fn one_run(way: Way, plan: &[Planned]) -> Outcome {
+    let state: Shared = Arc::default();
     let (start, created_at) = (Instant::now(), Utc::now());
-    let mut completions = Vec::with_capacity(count);
+    let mut completions = Vec::with_capacity(plan.len());
     {
-        let mut state = jobs.lock().expect("the jobs lock");
-        for n in 0..count {
-            // 15 to 75 real seconds.
-            let delay = scaled(Duration::from_secs(15)).mul_f64(1.0 + 4.0 * fastrand::f64());
-            completions.push(delay.as_secs_f64());
-            let job = Job {
-                completes: start + delay,
-                created_at,
-                completed_at: created_at
-                    + chrono::Duration::from_std(delay).expect("a short delay"),
-                polls: 0,
-            };
-            state.jobs.insert(format!("job-{n}"), job);
+        let mut state = state.lock().expect("the jobs lock");
+        for (n, planned) in plan.iter().enumerate() {
+            completions.push((planned.start + planned.takes).as_secs_f64());
+            state.plan.insert(format!("doc-{n}"), planned.clone());
+            if planned.start.is_zero() {
+                let job = Job::new(start, created_at, planned.takes, planned.progress);
+                state.jobs.insert(format!("job-{n}"), job);
+            }
         }
     }
-    let server = server::spawn(router(jobs.clone()));
-    let variant = match way {
-        Way::Invaro(variant) => variant,
-        Way::Naive => Variant::Default,
+    let server = server::spawn(router(state.clone()));
+    let latencies = match way {
+        Way::Invaro => invaro_run(&server.base_url, plan, start).await,
+        Way::RoundRobin => round_robin(&server.base_url, plan, start).await,
     };
-    let client = client_with(
-        KEY,
-        &server.base_url,
-        variant.policy(policy(Duration::from_secs(600))),
-    );
-    let naive = reqwest::Client::new();
-    let latencies: Vec<f64> = futures::stream::iter(0..count)
-        .map(|n| {
-            let (client, naive, base) = (&client, &naive, &server.base_url);
-            async move {
-                let id = format!("job-{n}");
-                let completed = match way {
-                    Way::Invaro(_) => invaro_wait(client, &id).await,
-                    Way::Naive => naive_wait(naive, base, &id).await,
-                };
-                let delay = (Utc::now() - completed).to_std().unwrap_or_default();
-                delay.as_secs_f64() * f64::from(SCALE)
-            }
-        })
-        .buffer_unordered(count)
-        .collect()
-        .await;
-    let state = jobs.lock().expect("the jobs lock");
+    let state = state.lock().expect("the jobs lock");
     let polls: u64 = state.jobs.values().map(|j| j.polls).sum();
+    let count = plan.len() as f64;
     Outcome {
-        requests_per_job: (polls + state.refused) as f64 / count as f64,
+        requests_per_job: (polls + state.refused) as f64 / count,
         rate_limited: state.refused as f64,
         latency: median(&latencies),
         completions,
     }
 }
 
+/// Real-scale seconds from `completed` (the server's clock) to now.
+fn seen_after(completed: DateTime<Utc>) -> f64 {
+    let delay = (Utc::now() - completed).to_std().unwrap_or_default();
+    delay.as_secs_f64() * f64::from(SCALE)
+}
+
+/// Every job waited on by one invaro client with its default policy (compressed).
+async fn invaro_run(base_url: &str, plan: &[Planned], start: Instant) -> Vec<f64> {
+    let client = client(KEY, base_url, Duration::from_secs(3_600));
+    futures::stream::iter(plan.iter().enumerate())
+        .map(|(n, planned)| {
+            let client = &client;
+            async move {
+                let job = if planned.start.is_zero() {
+                    client.job(planned.kind, format!("job-{n}"))
+                } else {
+                    tokio::time::sleep_until(start + planned.start).await;
+                    client
+                        .start_job(planned.kind, &format!("doc-{n}"))
+                        .await
+                        .expect("the job starts")
+                };
+                let parsed = job.wait().await.expect("the job completes");
+                seen_after(
+                    parsed
+                        .job()
+                        .updated_at
+                        .expect("a completed job has updated_at"),
+                )
+            }
+        })
+        .buffer_unordered(plan.len())
+        .collect()
+        .await
+}
+
+/// A job round robin waits on.
+struct Robin {
+    kind: DocumentKind,
+    id: String,
+    last_check: Option<Instant>,
+}
+
+/// Round robin: one request a second (the same budget); a start due goes first, else the
+/// check goes to the unseen job checked longest ago (one never checked first).
+async fn round_robin(base_url: &str, plan: &[Planned], start: Instant) -> Vec<f64> {
+    let http = reqwest::Client::new();
+    let mut waiting: Vec<Robin> = Vec::new();
+    let mut to_start = plan.iter().enumerate().filter(|(_, p)| !p.start.is_zero());
+    let mut next_start = to_start.next();
+    for (n, planned) in plan.iter().enumerate().filter(|(_, p)| p.start.is_zero()) {
+        waiting.push(Robin {
+            kind: planned.kind,
+            id: format!("job-{n}"),
+            last_check: None,
+        });
+    }
+    let mut latencies = Vec::with_capacity(plan.len());
+    let mut slots = tokio::time::interval(WINDOW / LIMIT);
+    slots.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while latencies.len() < plan.len() {
+        slots.tick().await;
+        let now = Instant::now();
+        if let Some((n, planned)) = next_start.filter(|(_, p)| start + p.start <= now) {
+            let url = format!("{base_url}/parse/{}", segment(planned.kind));
+            let sent = http
+                .post(url)
+                .bearer_auth(KEY)
+                .json(&json!({"document_id": format!("doc-{n}")}))
+                .send()
+                .await;
+            if sent.is_ok_and(|r| r.status().is_success()) {
+                waiting.push(Robin {
+                    kind: planned.kind,
+                    id: format!("job-{n}"),
+                    last_check: None,
+                });
+                next_start = to_start.next();
+            }
+            continue;
+        }
+        let Some(index) = (0..waiting.len()).min_by_key(|&i| waiting[i].last_check) else {
+            continue;
+        };
+        let job = &mut waiting[index];
+        job.last_check = Some(now);
+        let url = format!("{base_url}/parse/{}/{}", segment(job.kind), job.id);
+        if let Some(completed) = completed_at(&http, &url).await {
+            latencies.push(seen_after(completed));
+            waiting.swap_remove(index);
+        }
+    }
+    latencies
+}
+
+/// When the job at `url` completed, if a status call says it has.
+async fn completed_at(http: &reqwest::Client, url: &str) -> Option<DateTime<Utc>> {
+    let response = http.get(url).bearer_auth(KEY).send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let body = response.json::<Value>().await.ok()?;
+    if body["data"]["status"] != "completed" {
+        return None;
+    }
+    body["data"]["updated_at"].as_str()?.parse().ok()
+}
+
 /// An invaro client with every policy compressed like the server's clock, waiting at most
 /// `deadline` (real scale) for a job.
 pub(super) fn client(key: &str, base_url: &str, deadline: Duration) -> invaro::Client {
-    client_with(key, base_url, policy(deadline))
-}
-
-/// The default poll policy compressed, waiting at most `deadline` (real scale).
-fn policy(deadline: Duration) -> PollPolicy {
-    PollPolicy::default()
-        .first_check(scaled(Duration::from_secs(1)))
-        .max_interval(scaled(Duration::from_secs(10)))
-        .not_found_grace(scaled(Duration::from_secs(30)))
-        .deadline(scaled(deadline))
-}
-
-/// [`client`] with `poll` (already compressed).
-fn client_with(key: &str, base_url: &str, poll: PollPolicy) -> invaro::Client {
     invaro::Client::builder()
         .api_key(key)
         .base_url(base_url)
         .rate_limit(RateLimit::new(LIMIT, WINDOW))
-        .poll(poll)
+        .poll(policy(deadline))
         .retry(
             RetryPolicy::default()
                 .initial_delay(scaled(Duration::from_millis(500)))
@@ -442,36 +568,11 @@ fn client_with(key: &str, base_url: &str, poll: PollPolicy) -> invaro::Client {
         .expect("valid settings")
 }
 
-/// Waits with the SDK; returns when the job completed, by the server's clock.
-async fn invaro_wait(client: &invaro::Client, job_id: &str) -> DateTime<Utc> {
-    let parsed = client
-        .job(DocumentKind::Statement, job_id)
-        .wait()
-        .await
-        .expect("the job completes");
-    parsed
-        .job()
-        .updated_at
-        .expect("a completed job has updated_at")
-}
-
-/// Waits the way a hand-written loop would: a status call every 5 s (scaled), whatever the
-/// answer, until one says `completed`.
-async fn naive_wait(client: &reqwest::Client, base: &str, job_id: &str) -> DateTime<Utc> {
-    loop {
-        let response = client
-            .get(format!("{base}/parse/statements/{job_id}"))
-            .bearer_auth(KEY)
-            .send()
-            .await;
-        if let Ok(response) = response
-            && response.status().is_success()
-            && let Ok(body) = response.json::<Value>().await
-            && body["data"]["status"] == "completed"
-        {
-            let updated = body["data"]["updated_at"].as_str().unwrap_or_default();
-            return updated.parse().expect("updated_at is RFC 3339");
-        }
-        tokio::time::sleep(scaled(Duration::from_secs(5))).await;
-    }
+/// The default poll policy compressed, waiting at most `deadline` (real scale).
+fn policy(deadline: Duration) -> PollPolicy {
+    PollPolicy::default()
+        .first_check(scaled(Duration::from_secs(1)))
+        .max_interval(scaled(Duration::from_secs(10)))
+        .not_found_grace(scaled(Duration::from_secs(30)))
+        .deadline(scaled(deadline))
 }

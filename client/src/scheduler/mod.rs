@@ -1,29 +1,17 @@
 //! The one scheduler behind every wait of a [`crate::Client`] and its clones: it decides which
-//! waiting job is checked next, with the rate budget the client's other calls leave.
+//! waiting job is checked next, by the rule [`crate::PollPolicy`] states.
 //!
 //! Each wait registers a [`Ticket`] and asks it for a [`turn`](Ticket::turn) before every status
 //! check. Whichever wait is asking takes the dispatcher's seat for one round: it waits until some
-//! job may be checked (no job more often than its floor, [`crate::PollPolicy::first_check`]),
-//! takes a spare permit from the limiter (so uploads, starts and the user's calls go first), and
-//! hands it to the job most likely to have finished:
-//! - a job a verified webhook reported on, at once;
-//! - a job not checked for the starvation bound ([`crate::PollPolicy::max_interval`], or twice
-//!   the time the limit's average rate takes to check every waiting job once, if longer),
-//!   oldest check first, so none starves;
-//! - otherwise the job whose completion since its last check is most probable: from its own
-//!   `progress` when the server reports it, else from how long jobs of its kind took that this
-//!   client saw finish, else (knowing nothing) from its age alone.
-//!
-//! Checks that rest on no evidence (no push, and no estimate from progress or learned
-//! durations that the job has more likely finished than not) are paced: they draw on a bucket
-//! that refills at the limit's average rate and holds [`crate::PollPolicy::burst`] checks, so
-//! they cannot spend a whole window's budget at once on jobs that have not finished, and leave
-//! the window nothing for the completions that follow.
-//!
-//! Waits on the same job share its checks: while one of them checks, the others are not given
-//! a turn, and the answer it gets is every one's (a [`Turn::Seen`]).
-//!
-//! Dropping a wait drops its ticket: its checks stop, and a permit handed to it is given back.
+//! job is due, takes a spare permit from the limiter (so the client's other calls go first), and
+//! hands it to the job that scores best: a webhook push, then a job past its starvation bound,
+//! then the chance it finished since its last check ([`chance`]). Checks that rest on no
+//! evidence draw on a [`pace::Pace`]. Waits on the same job share its checks: while one of them
+//! checks, the others get no turn, and its answer is theirs (a [`Turn::Seen`]). Dropping a
+//! wait drops its ticket: its checks stop, and a permit handed to it is given back.
+
+mod chance;
+mod pace;
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -33,6 +21,10 @@ use std::{
 
 use tokio::{sync::Notify, time::Instant};
 
+use self::{
+    chance::{age_alone, by_expected_end, finished_between},
+    pace::Pace,
+};
 use crate::{
     DocumentKind, JobStatus, PollPolicy, generated::types, transport::rate_limit::Limiter,
 };
@@ -74,55 +66,6 @@ struct Board {
     early_pushes: VecDeque<String>,
     /// The bucket evidence-free checks draw on; `None` without a rate limit.
     pace: Option<Pace>,
-}
-
-/// A token bucket refilled at the rate limit's average rate.
-#[derive(Debug)]
-struct Pace {
-    /// One token per this long.
-    every: Duration,
-    capacity: f64,
-    tokens: f64,
-    at: Instant,
-}
-
-impl Pace {
-    /// A full bucket of `capacity` refilled at `limit` per `window`, unless that is no pace.
-    fn new(limit: usize, window: Duration, capacity: u32) -> Option<Self> {
-        let every = window / u32::try_from(limit.max(1)).unwrap_or(u32::MAX);
-        (!every.is_zero()).then(|| Self {
-            every,
-            capacity: f64::from(capacity.max(1)),
-            tokens: f64::from(capacity.max(1)),
-            at: Instant::now(),
-        })
-    }
-
-    fn refill(&mut self, now: Instant) {
-        let gained =
-            now.saturating_duration_since(self.at).as_secs_f64() / self.every.as_secs_f64();
-        self.tokens = (self.tokens + gained).min(self.capacity);
-        self.at = now;
-    }
-
-    /// When a token is there to take (`now` if one is).
-    fn ready_at(&mut self, now: Instant) -> Instant {
-        self.refill(now);
-        if self.tokens >= 1.0 {
-            return now;
-        }
-        now + self.every.mul_f64(1.0 - self.tokens)
-    }
-
-    fn take(&mut self, now: Instant) {
-        self.refill(now);
-        self.tokens -= 1.0;
-    }
-
-    /// A token taken for a check that was not sent.
-    fn give_back(&mut self) {
-        self.tokens = (self.tokens + 1.0).min(self.capacity);
-    }
 }
 
 /// How many early pushes the scheduler remembers.
@@ -428,42 +371,6 @@ impl Board {
     }
 }
 
-/// The chance that a job expected to take `total` seconds finished between ages `from` and `to`.
-fn by_expected_end(total: f64, from: f64, to: f64) -> f64 {
-    if to >= total {
-        return 1.0;
-    }
-    ((to - from) / (total - from).max(f64::EPSILON)).clamp(0.0, 1.0)
-}
-
-/// The chance that a job finished between ages `from` and `to`, knowing only that it ran until
-/// `from`: with no scale to go by, a job is as likely to last twice as long as it has so far.
-fn age_alone(from: f64, to: f64) -> f64 {
-    if to <= 0.0 {
-        return 1.0;
-    }
-    ((to - from) / to).clamp(0.0, 1.0)
-}
-
-/// The chance that a job finished between ages `from` and `to`, given it ran until `from` and
-/// jobs of its kind took `durations`. One sample's weight is kept for jobs slower than any seen
-/// yet, spread as [`age_alone`], so an overdue job still draws checks.
-fn finished_between(durations: &VecDeque<Duration>, from: f64, to: f64) -> f64 {
-    let n = durations.len() as f64 + 1.0;
-    let share = |t: f64| durations.iter().filter(|d| d.as_secs_f64() <= t).count() as f64 / n;
-    let (before, by_now) = (share(from), share(to));
-    let left = 1.0 - before;
-    let tail = age_alone(from.max(durations_max(durations)), to.max(from)) / n;
-    ((by_now - before + tail) / left).clamp(0.0, 1.0)
-}
-
-fn durations_max(durations: &VecDeque<Duration>) -> f64 {
-    durations
-        .iter()
-        .map(Duration::as_secs_f64)
-        .fold(0.0, f64::max)
-}
-
 impl Entry {
     /// When this job may be checked next.
     fn due(&self, safety_net: Option<Duration>) -> Instant {
@@ -475,7 +382,7 @@ impl Entry {
         }
         let floor = self.policy.floor(self.checks.saturating_sub(1));
         let floor = safety_net.map_or(floor, |net| floor.max(net));
-        crate::jobs::far_after(last, floor)
+        crate::poll_policy::far_after(last, floor)
     }
 
     /// How long this job may go unchecked before it comes first.

@@ -1,0 +1,153 @@
+//! [`PollPolicy`]: how waits poll. The polling rule is stated here, once.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// How jobs are polled until they finish: the one statement of the polling rule.
+///
+/// One scheduler serves every wait of a [`Client`](crate::Client) and its clones, with the rate
+/// budget the client's other calls leave (theirs go first). A job is checked at once, then at
+/// most every [`first_check`](Self::first_check) (1 s); when the budget is short, each free
+/// check goes to the job most likely to have finished (from its reported `progress`, else from
+/// how long jobs of its kind that this client saw finish took), yet none goes unchecked longer
+/// than [`max_interval`](Self::max_interval) (10 s, or longer when there are too many jobs for
+/// that) while the budget allows. Checks with no such evidence go at most
+/// [`burst`](Self::burst) at once, then one a second. Waits on one job share its checks; dropping
+/// a wait stops them. A wait ends with [`Error::WaitTimeout`](crate::Error::WaitTimeout) after
+/// [`deadline`](Self::deadline) (10 minutes, every call included); a job this client started
+/// that answers 404 is "not visible yet" for [`not_found_grace`](Self::not_found_grace) (30 s);
+/// with a webhook receiver attached, polling slows to [`safety_net`](Self::safety_net) (30 s),
+/// only to catch a lost delivery.
+///
+/// ```
+/// use std::time::Duration;
+/// let policy = invaro::PollPolicy::default()
+///     .first_check(Duration::from_millis(200))
+///     .deadline(Duration::from_secs(120));
+/// # let _ = policy;
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct PollPolicy {
+    first_check: Duration,
+    max_interval: Duration,
+    burst: Option<u32>,
+    deadline: Duration,
+    not_found_grace: Duration,
+    safety_net: Duration,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        Self {
+            first_check: Duration::from_secs(1),
+            max_interval: Duration::from_secs(10),
+            burst: None,
+            deadline: Duration::from_secs(600),
+            not_found_grace: Duration::from_secs(30),
+            safety_net: Duration::from_secs(30),
+        }
+    }
+}
+
+impl PollPolicy {
+    /// The shortest time between two checks of one job (the first is immediate). Default 1 s.
+    pub fn first_check(mut self, wait: Duration) -> Self {
+        self.first_check = wait;
+        self
+    }
+
+    /// The longest a job goes unchecked while the budget allows. Default 10 s.
+    pub fn max_interval(mut self, wait: Duration) -> Self {
+        self.max_interval = wait;
+        self
+    }
+
+    /// How many checks on no evidence may go at once; the rest go one a second. Default: a
+    /// quarter of the rate limit (15 of 60); as large as the limit turns pacing off.
+    pub fn burst(mut self, checks: u32) -> Self {
+        self.burst = Some(checks.max(1));
+        self
+    }
+
+    /// The burst under a limit of `limit` requests per window.
+    pub(crate) fn burst_of(&self, limit: usize) -> u32 {
+        let quarter = u32::try_from(limit / 4).unwrap_or(u32::MAX);
+        self.burst.unwrap_or(quarter).max(1)
+    }
+
+    /// How long a wait may last in all before it gives up. Default 10 minutes.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// How long after this client started a job a 404 on it means "not visible yet". Default
+    /// 30 s.
+    pub fn not_found_grace(mut self, grace: Duration) -> Self {
+        self.not_found_grace = grace;
+        self
+    }
+
+    /// With a webhook receiver attached, how often a job is still polled. Default 30 s.
+    pub fn safety_net(mut self, every: Duration) -> Self {
+        self.safety_net = every;
+        self
+    }
+
+    /// The polling interval with a webhook receiver attached.
+    #[cfg(feature = "webhook-receiver")]
+    pub(crate) fn get_safety_net(&self) -> Duration {
+        self.safety_net
+    }
+
+    /// How long a wait may last in all.
+    pub fn get_deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// How long a 404 on a job this client started means "not visible yet".
+    pub(crate) fn get_not_found_grace(&self) -> Duration {
+        self.not_found_grace
+    }
+
+    /// The shortest time between two checks of one job (the same after any number of checks).
+    pub(crate) fn floor(&self, _checks: u32) -> Duration {
+        self.first_check.min(self.max_interval)
+    }
+
+    /// How long a job may go unchecked before it comes first.
+    pub(crate) fn starvation_bound(&self) -> Duration {
+        self.max_interval.max(self.first_check)
+    }
+
+    /// When a wait that starts at `start` gives up.
+    pub(crate) fn deadline_from(&self, start: Instant) -> Instant {
+        far_after(start, self.deadline)
+    }
+}
+
+/// `start + wait`, or a century on for a wait beyond what the clock can hold.
+pub(crate) fn far_after(start: Instant, wait: Duration) -> Instant {
+    start
+        .checked_add(wait)
+        .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 86_400))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_floor_never_exceeds_the_cap_and_an_endless_deadline_is_in_the_future() {
+        let policy = PollPolicy::default()
+            .first_check(Duration::from_secs(60))
+            .max_interval(Duration::from_secs(10));
+        for n in [0, 1, 1_000, u32::MAX] {
+            assert_eq!(policy.floor(n), Duration::from_secs(10));
+        }
+        let endless = PollPolicy::default().deadline(Duration::MAX);
+        let now = Instant::now();
+        assert!(endless.deadline_from(now) > now);
+    }
+}
