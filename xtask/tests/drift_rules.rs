@@ -139,7 +139,7 @@ fn table() -> Vec<Case> {
             rust_api: true,
             bump: Kind::Breaking,
             items: &[
-                "client/src/batch/run.rs uses types::FileStatus::Deleted, removed: invaro no longer builds",
+                "client/src/batch/recover.rs uses types::FileStatus::Deleted, removed: invaro no longer builds",
             ],
         },
         Case {
@@ -150,7 +150,7 @@ fn table() -> Vec<Case> {
             rust_api: true,
             bump: Kind::Breaking,
             items: &[
-                "client/src/batch/run.rs uses types::FileRecord::size, removed: invaro no longer builds",
+                "client/src/batch/recover.rs uses types::FileRecord::size, removed: invaro no longer builds",
             ],
         },
         Case {
@@ -177,7 +177,7 @@ fn table() -> Vec<Case> {
             rust_api: true,
             bump: Kind::Breaking,
             items: &[
-                "client/src/batch/run.rs uses types::FileRecord::size, type changed (Option<i64> -> Option<String>): invaro no longer builds",
+                "client/src/batch/recover.rs uses types::FileRecord::size, type changed (Option<i64> -> Option<String>): invaro no longer builds",
             ],
         },
         Case {
