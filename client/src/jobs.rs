@@ -60,6 +60,11 @@ impl Job {
     }
 
     /// Asks the server once for the job's state.
+    ///
+    /// # Errors
+    ///
+    /// What the call returns: see [`Error`] (a 404 for an unknown job is
+    /// [`Error::Api`] with [`Error::status`] 404).
     pub async fn status(&self) -> Result<types::Job, Error> {
         let api = self.client.api();
         match self.kind {
@@ -78,8 +83,11 @@ impl Job {
 
     /// Polls until the job completes, and returns what it parsed.
     ///
+    /// # Errors
+    ///
     /// A `failed` job is [`Error::JobFailed`]; running past the poll policy's deadline is
-    /// [`Error::WaitTimeout`].
+    /// [`Error::WaitTimeout`]; a check that fails for good (not a transient failure, which
+    /// only costs that check) ends the wait with its error.
     pub async fn wait(&self) -> Result<ParsedDocument, Error> {
         let deadline = self.client.config().poll.deadline_from(Instant::now());
         self.wait_until(deadline).await
@@ -96,6 +104,10 @@ impl Job {
     /// println!("{:#?}", parsed.output());
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Self::wait).
     pub async fn wait_with(
         &self,
         on_update: impl FnMut(&types::Job),
@@ -128,7 +140,7 @@ impl Job {
     }
 
     /// The job's states as they change, ending after `completed` (or with an error after
-    /// `failed` or at the deadline). For progress displays.
+    /// `failed` or at the deadline, as [`wait`](Self::wait)'s). For progress displays.
     ///
     /// ```no_run
     /// # async fn demo(job: invaro::Job) -> Result<(), invaro::Error> {

@@ -7,18 +7,20 @@ use tokio::time::Instant;
 /// How jobs are polled until they finish: the one statement of the polling rule.
 ///
 /// One scheduler serves every wait of a [`Client`](crate::Client) and its clones, with the rate
-/// budget the client's other calls leave (theirs go first). A job is checked at once, then at
-/// most every [`first_check`](Self::first_check) (1 s); when the budget is short, each free
-/// check goes to the job most likely to have finished (from its reported `progress`, else from
-/// how long jobs of its kind that this client saw finish took), yet none goes unchecked longer
-/// than [`max_interval`](Self::max_interval) (10 s, or longer when there are too many jobs for
-/// that) while the budget allows. Checks with no such evidence go at most
-/// [`burst`](Self::burst) at once, then one a second. Waits on one job share its checks; dropping
-/// a wait stops them. A wait ends with [`Error::WaitTimeout`](crate::Error::WaitTimeout) after
+/// budget the client's other calls leave (theirs go first). Its checks go at most
+/// [`burst`](Self::burst) at once, then at the rate limit's average rate (one a second at 60 a
+/// minute), and never twice within [`first_check`](Self::first_check) (1 s) for one job. Each
+/// check goes to the job most likely to have finished since its last one: judged from its
+/// reported `progress`, else from how long the jobs of its kind this client saw finish took,
+/// else from its age; a job younger than every one of its kind seen finishing is not checked
+/// yet, and none goes unchecked longer than [`max_interval`](Self::max_interval) (10 s, or
+/// twice a round of every wait at the average rate when there are more jobs than that serves).
+/// With nothing learned yet this is round robin. Waits on one job share its checks; dropping a
+/// wait stops them. A wait ends with [`Error::WaitTimeout`](crate::Error::WaitTimeout) after
 /// [`deadline`](Self::deadline) (10 minutes, every call included); a job this client started
 /// that answers 404 is "not visible yet" for [`not_found_grace`](Self::not_found_grace) (30 s);
-/// with a webhook receiver attached, polling slows to [`safety_net`](Self::safety_net) (30 s),
-/// only to catch a lost delivery.
+/// with a webhook receiver attached, a delivery is checked at once and polling slows to
+/// [`safety_net`](Self::safety_net) (30 s), only to catch a lost delivery.
 ///
 /// ```
 /// use std::time::Duration;
@@ -63,8 +65,8 @@ impl PollPolicy {
         self
     }
 
-    /// How many checks on no evidence may go at once; the rest go one a second. Default: a
-    /// quarter of the rate limit (15 of 60); as large as the limit turns pacing off.
+    /// How many checks may go at once before the rest go at the rate limit's average rate.
+    /// Default: a quarter of the limit (15 of 60); as large as the limit turns pacing off.
     pub fn burst(mut self, checks: u32) -> Self {
         self.burst = Some(checks.max(1));
         self
@@ -111,8 +113,8 @@ impl PollPolicy {
         self.not_found_grace
     }
 
-    /// The shortest time between two checks of one job (the same after any number of checks).
-    pub(crate) fn floor(&self, _checks: u32) -> Duration {
+    /// The shortest time between two checks of one job.
+    pub(crate) fn floor(&self) -> Duration {
         self.first_check.min(self.max_interval)
     }
 
@@ -143,9 +145,7 @@ mod tests {
         let policy = PollPolicy::default()
             .first_check(Duration::from_secs(60))
             .max_interval(Duration::from_secs(10));
-        for n in [0, 1, 1_000, u32::MAX] {
-            assert_eq!(policy.floor(n), Duration::from_secs(10));
-        }
+        assert_eq!(policy.floor(), Duration::from_secs(10));
         let endless = PollPolicy::default().deadline(Duration::MAX);
         let now = Instant::now();
         assert!(endless.deadline_from(now) > now);

@@ -91,15 +91,13 @@ impl Runner<'_> {
         deadline: Instant,
     ) -> Result<FileRecord, Error> {
         let policy = self.client.config().poll.clone();
-        let mut polls = 0;
         loop {
             let record = self.client.files().get(document).await?;
             let left = deadline.saturating_duration_since(Instant::now());
             if record.status != FileStatus::Processing || left.is_zero() {
                 return Ok(record);
             }
-            tokio::time::sleep(policy.floor(polls).min(left)).await;
-            polls = polls.saturating_add(1);
+            tokio::time::sleep(policy.floor().min(left)).await;
         }
     }
 

@@ -26,14 +26,14 @@ pub(super) fn finished_between(durations: &VecDeque<Duration>, from: f64, to: f6
     let n = durations.len() as f64 + 1.0;
     let share = |t: f64| durations.iter().filter(|d| d.as_secs_f64() <= t).count() as f64 / n;
     let (before, by_now) = (share(from), share(to));
-    let left = 1.0 - before;
-    let tail = age_alone(from.max(durations_max(durations)), to.max(from)) / n;
-    ((by_now - before + tail) / left).clamp(0.0, 1.0)
-}
-
-fn durations_max(durations: &VecDeque<Duration>) -> f64 {
-    durations
+    let slowest = durations
         .iter()
         .map(Duration::as_secs_f64)
-        .fold(0.0, f64::max)
+        .fold(0.0, f64::max);
+    let tail = if to > slowest {
+        age_alone(from.max(slowest), to) / n
+    } else {
+        0.0
+    };
+    ((by_now - before + tail) / (1.0 - before)).clamp(0.0, 1.0)
 }
