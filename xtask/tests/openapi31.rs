@@ -12,7 +12,7 @@ use std::{
 
 use fastapi31::fastapi_31;
 use serde_json::{Value, json};
-use sync_support::{Workspace, page, root, serve};
+use sync_support::{Workspace, copy_tree, page, root, serve};
 use xtask::sync::{
     self,
     source::{Kind, Material},
@@ -451,6 +451,56 @@ fn a_new_operation_on_a_3_1_site_lands_in_3_0_3_form_with_its_client_code() {
         "the snapshot is the client of the new spec"
     );
     assert!(code.contains("pub struct Thing {") && code.contains("pub struct Owner {"));
+    let built = check_client(&workspace);
+    assert!(
+        built.status.success(),
+        "the regenerated client does not compile:\n{}",
+        text(&built.stderr)
+    );
+}
+
+/// `cargo check` of the client crate as `workspace` holds it after a sync (the regenerated
+/// snapshot and the hand-written files), without the `codegen` feature, so that the build
+/// compiles that snapshot. The crates it needs are copied beside it with the lock file; the
+/// build has its own target folder under the workspace's, kept between runs.
+fn check_client(workspace: &Workspace) -> Output {
+    let real = root();
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let manifest = fs::read_to_string(real.join("Cargo.toml")).unwrap();
+    let members = manifest
+        .lines()
+        .find(|line| line.starts_with("members = "))
+        .expect("the workspace lists its members");
+    let manifest = manifest.replace(members, r#"members = ["atomic", "client", "codegen"]"#);
+    fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+    fs::copy(real.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+    for crate_dir in ["atomic", "codegen", "client/tests"] {
+        copy_tree(&real.join(crate_dir), &dir.path().join(crate_dir));
+    }
+    for file in ["client/Cargo.toml", "client/build.rs"] {
+        fs::copy(real.join(file), dir.path().join(file)).unwrap();
+    }
+    copy_tree(
+        &workspace.path().join("client/src"),
+        &dir.path().join("client/src"),
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| real.join("target"), std::path::PathBuf::from)
+        .join("openapi31-check");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    Command::new(cargo)
+        .args([
+            "check",
+            "--quiet",
+            "--offline",
+            "-p",
+            "invaro",
+            "--no-default-features",
+        ])
+        .env("CARGO_TARGET_DIR", target)
+        .current_dir(dir.path())
+        .output()
+        .expect("cargo runs")
 }
 
 /// Pages with a construct 3.0 cannot express, the place the error names, and the construct.

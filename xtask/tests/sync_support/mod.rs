@@ -377,7 +377,8 @@ impl Workspace {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+/// Copies the folder `from` and everything in it to `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).expect("a folder");
     for entry in fs::read_dir(from).expect("a readable folder") {
         let entry = entry.expect("a folder entry");
