@@ -155,6 +155,16 @@ fn gated_drift_is_0_when_accepted_and_1_when_rejected_and_the_marker_says_why() 
     );
     assert_ne!(edited, spec);
     workspace.write("openapi.yaml", &edited);
+    // The bump is read from the workspace's version: pinned here, whatever the release is.
+    let manifest = workspace.read("Cargo.toml");
+    let version = manifest
+        .lines()
+        .find(|line| line.starts_with("version = "))
+        .expect("[workspace.package] has a version");
+    workspace.write(
+        "Cargo.toml",
+        &manifest.replacen(version, r#"version = "0.4.2""#, 1),
+    );
 
     let accepted = sync(
         &workspace,
@@ -176,12 +186,12 @@ fn gated_drift_is_0_when_accepted_and_1_when_rejected_and_the_marker_says_why() 
     assert!(out.contains("| **BREAKING** |"), "{out}");
     assert!(out.contains("::extra removed"), "{out}");
     assert!(
-        out.contains("**breaking bump**: `0.1.0` → `0.2.0`"),
+        out.contains("**breaking bump**: `0.4.2` → `0.5.0`"),
         "{out}"
     );
     assert_eq!(
         out.lines().last(),
-        Some("<!-- invaro-drift wire=no rust-api=yes bump=breaking next=0.2.0 -->"),
+        Some("<!-- invaro-drift wire=no rust-api=yes bump=breaking next=0.5.0 -->"),
         "{out}"
     );
 
@@ -199,7 +209,7 @@ fn gated_drift_is_0_when_accepted_and_1_when_rejected_and_the_marker_says_why() 
     );
     let report: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("JSON");
     assert_eq!(report["bump"]["kind"], "breaking");
-    assert_eq!(report["bump"]["next"], "0.2.0");
+    assert_eq!(report["bump"]["next"], "0.5.0");
     assert_eq!(report["rust_api"][0]["breaking"], true);
 
     // A usage error stays clap's 2.
