@@ -55,7 +55,7 @@ impl Client {
         uploads: reqwest::Client,
     ) -> Result<Self, Error> {
         let hooks = Transport::new(&config, uploads)?;
-        let scheduler = crate::scheduler::Scheduler::new(hooks.limiter().clone(), &config.poll);
+        let scheduler = crate::scheduler::Scheduler::new(hooks.limiter().clone());
         let api = generated::Client::new_with_client(&config.base_url, http, hooks);
         Ok(Self {
             inner: Arc::new(Inner {

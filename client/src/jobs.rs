@@ -6,8 +6,9 @@ use tokio::time::Instant;
 
 pub(crate) use crate::poll_policy::far_after;
 use crate::{
-    Client, DocumentKind, Error, JobStatus, ParsedDocument, PollPolicy, generated::types,
-    scheduler::Turn,
+    Client, DocumentKind, Error, JobStatus, ParsedDocument, PollPolicy,
+    generated::types,
+    scheduler::{Ticket, Turn},
 };
 
 /// A parse job on the server. Cheap to clone; it holds only the client and the id.
@@ -161,27 +162,22 @@ impl Job {
         &self,
         deadline: Instant,
     ) -> impl Stream<Item = Result<types::Job, Error>> + Send + 'static {
-        let job = self.clone();
-        let policy = self.client.config().poll.clone();
-        let start = Poll {
+        let poll = Poll {
+            job: self.clone(),
             started: Instant::now(),
             deadline,
             polls: 0,
             last: None,
-            done: false,
             ticket: None,
         };
-        futures::stream::unfold(start, move |mut poll| {
-            let (job, policy) = (job.clone(), policy.clone());
-            async move {
-                loop {
-                    if poll.done {
-                        return None;
-                    }
-                    let item = poll.next(&job, &policy).await;
-                    if let Some(item) = item {
-                        return Some((item, poll));
-                    }
+        // The state is `None` once the wait has ended; dropping it drops the wait's ticket.
+        futures::stream::unfold(Some(poll), |poll| async move {
+            let mut poll = poll?;
+            loop {
+                match poll.next().await {
+                    Step::Quiet => {}
+                    Step::Changed(job) => return Some((Ok(job), Some(poll))),
+                    Step::End(last) => return Some((last, None)),
                 }
             }
         })
@@ -190,26 +186,34 @@ impl Job {
 
 /// The state of one wait.
 struct Poll {
+    job: Job,
     started: Instant,
     deadline: Instant,
     polls: u32,
     last: Option<types::Job>,
-    done: bool,
-    /// The wait's place in the client's scheduler, taken at its first poll.
-    ticket: Option<crate::scheduler::Ticket>,
+    /// The wait's place in the client's scheduler, taken at its first check.
+    ticket: Option<Ticket>,
+}
+
+/// What one turn of a wait brings.
+enum Step {
+    /// Nothing to report: the same state, or a transient failure.
+    Quiet,
+    Changed(types::Job),
+    /// The wait's last item: `completed`, or the error that ends it.
+    End(Result<types::Job, Error>),
 }
 
 impl Poll {
-    /// Waits for the scheduler's turn, checks, and says what to report: a changed state, the
-    /// end, or nothing new (`None`).
-    async fn next(&mut self, job: &Job, policy: &PollPolicy) -> Option<Result<types::Job, Error>> {
+    /// Waits for the scheduler's turn, checks, and says what to report.
+    async fn next(&mut self) -> Step {
+        let (job, policy) = (&self.job, &self.job.client.config().poll);
         let ticket = self.ticket.get_or_insert_with(|| {
-            job.client
-                .scheduler()
-                .register(job.kind, &job.id, job.started, policy)
+            let scheduler = job.client.scheduler();
+            scheduler.register(job.kind, &job.id, job.started, policy)
         });
         let Ok(turn) = tokio::time::timeout_at(self.deadline, ticket.turn()).await else {
-            return Some(Err(self.timeout(job)));
+            return Step::End(Err(self.timeout()));
         };
         let answer = match turn {
             // Another wait on this job just checked it.
@@ -219,7 +223,7 @@ impl Poll {
                 // The deadline bounds the call too: its retries and the answer.
                 let check = crate::transport::with_permit(permit, job.status());
                 let Ok(answer) = tokio::time::timeout_at(self.deadline, check).await else {
-                    return Some(Err(self.timeout(job)));
+                    return Step::End(Err(self.timeout()));
                 };
                 ticket.checked(answer.as_ref().ok());
                 answer
@@ -229,51 +233,36 @@ impl Poll {
             Ok(current) => current,
             Err(e) if job.not_visible_yet(&e, policy) => {
                 tracing::debug!(job_id = %job.id, "job not visible yet; polling on");
-                return None;
+                return Step::Quiet;
             }
-            // The call already retried; a transient failure only costs this poll.
+            // The call already retried; a transient failure only costs this check.
             Err(e) if e.is_retryable() => {
                 tracing::debug!(job_id = %job.id, error = %e, "poll failed; polling on");
-                return None;
+                return Step::Quiet;
             }
-            Err(e) => {
-                self.done = true;
-                self.ticket = None;
-                return Some(Err(e));
-            }
+            Err(e) => return Step::End(Err(e)),
         };
-        match &current.status {
-            JobStatus::Completed => {
-                self.done = true;
-                self.ticket = None;
-            }
+        match current.status {
+            JobStatus::Completed => return Step::End(Ok(current)),
             JobStatus::Failed => {
-                self.done = true;
-                self.ticket = None;
-                let message = current
-                    .error
-                    .clone()
-                    .unwrap_or_else(|| "no reason given".into());
-                return Some(Err(Error::JobFailed {
-                    job_id: job.id.clone(),
-                    message,
-                }));
+                let message = (current.error).unwrap_or_else(|| "no reason given".into());
+                let job_id = job.id.clone();
+                return Step::End(Err(Error::JobFailed { job_id, message }));
             }
             _ => {}
         }
-        let changed = self
-            .last
-            .as_ref()
-            .is_none_or(|last| last.status != current.status || last.progress != current.progress);
+        let same =
+            |last: &types::Job| last.status == current.status && last.progress == current.progress;
+        if self.last.as_ref().is_some_and(same) {
+            return Step::Quiet;
+        }
         self.last = Some(current.clone());
-        changed.then_some(Ok(current))
+        Step::Changed(current)
     }
 
-    fn timeout(&mut self, job: &Job) -> Error {
-        self.done = true;
-        self.ticket = None;
+    fn timeout(&self) -> Error {
         Error::WaitTimeout {
-            job_id: job.id.clone(),
+            job_id: self.job.id.clone(),
             elapsed: self.started.elapsed(),
             polls: self.polls,
             last_status: self.last.as_ref().map(|last| last.status.clone()),
@@ -286,8 +275,6 @@ impl Job {
     /// not show it yet.
     fn not_visible_yet(&self, error: &Error, policy: &PollPolicy) -> bool {
         error.status() == Some(reqwest::StatusCode::NOT_FOUND)
-            && self
-                .started
-                .is_some_and(|started| started.elapsed() < policy.get_not_found_grace())
+            && (self.started).is_some_and(|at| at.elapsed() < policy.get_not_found_grace())
     }
 }

@@ -7,14 +7,15 @@ use tokio::time::Instant;
 /// How jobs are polled until they finish: the one statement of the polling rule.
 ///
 /// One scheduler serves every wait of a [`Client`](crate::Client) and its clones, with the rate
-/// budget the client's other calls leave (theirs go first). Its checks go at most
-/// [`burst`](Self::burst) at once, then at the rate limit's average rate (one a second at 60 a
-/// minute), and never twice within [`first_check`](Self::first_check) (1 s) for one job. Each
+/// budget the client's other calls leave (theirs go first). Its checks go at the rate limit's
+/// average rate (one a second at 60 a minute; a burst would leave the API's sliding window
+/// empty for the completions that follow), and never twice within
+/// [`first_check`](Self::first_check) (1 s) for one job. Each
 /// check goes to the job most likely to have finished since its last one: judged from its
 /// reported `progress`, else from how long the jobs of its kind this client saw finish took,
 /// else from its age; a job younger than every one of its kind seen finishing is not checked
 /// yet, and none goes unchecked longer than [`max_interval`](Self::max_interval) (10 s, or
-/// twice a round of every wait at the average rate when there are more jobs than that serves).
+/// four rounds of every wait at the average rate when there are more jobs than that serves).
 /// With nothing learned yet this is round robin. Waits on one job share its checks; dropping a
 /// wait stops them. A wait ends with [`Error::WaitTimeout`](crate::Error::WaitTimeout) after
 /// [`deadline`](Self::deadline) (10 minutes, every call included); a job this client started
@@ -33,7 +34,6 @@ use tokio::time::Instant;
 pub struct PollPolicy {
     first_check: Duration,
     max_interval: Duration,
-    burst: Option<u32>,
     deadline: Duration,
     not_found_grace: Duration,
     safety_net: Duration,
@@ -44,7 +44,6 @@ impl Default for PollPolicy {
         Self {
             first_check: Duration::from_secs(1),
             max_interval: Duration::from_secs(10),
-            burst: None,
             deadline: Duration::from_secs(600),
             not_found_grace: Duration::from_secs(30),
             safety_net: Duration::from_secs(30),
@@ -63,19 +62,6 @@ impl PollPolicy {
     pub fn max_interval(mut self, wait: Duration) -> Self {
         self.max_interval = wait;
         self
-    }
-
-    /// How many checks may go at once before the rest go at the rate limit's average rate.
-    /// Default: a quarter of the limit (15 of 60); as large as the limit turns pacing off.
-    pub fn burst(mut self, checks: u32) -> Self {
-        self.burst = Some(checks.max(1));
-        self
-    }
-
-    /// The burst under a limit of `limit` requests per window.
-    pub(crate) fn burst_of(&self, limit: usize) -> u32 {
-        let quarter = u32::try_from(limit / 4).unwrap_or(u32::MAX);
-        self.burst.unwrap_or(quarter).max(1)
     }
 
     /// How long a wait may last in all before it gives up. Default 10 minutes.

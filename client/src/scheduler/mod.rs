@@ -3,14 +3,13 @@
 //!
 //! Each wait registers a [`Ticket`] and asks it for a [`turn`](Ticket::turn) before every status
 //! check. Whichever wait is asking takes the dispatcher's seat for one round: it waits until the
-//! pace ([`pace::Pace`]) allows a check and some job is worth one, takes a spare permit from the
+//! pace allows a check (one per `window / limit`) and some job is worth one, takes a spare permit from the
 //! limiter (so the client's other calls go first), and hands it to the job that scores best
 //! ([`Board::score`]). Waits on one job share its checks: while one of them checks, the others
 //! get no turn, and its answer is theirs (a [`Turn::Seen`]). Dropping a wait drops its ticket:
 //! its checks stop, and a permit handed to it is given back.
 
 mod chance;
-mod pace;
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -20,7 +19,6 @@ use std::{
 
 use tokio::{sync::Notify, time::Instant};
 
-use self::pace::Pace;
 use crate::{
     DocumentKind, JobStatus, PollPolicy,
     generated::types,
@@ -28,6 +26,8 @@ use crate::{
     transport::rate_limit::{Limiter, Permit},
 };
 
+/// A job goes unchecked at most this many rounds of every wait at the average rate.
+const FAIR_TURNS: u32 = 4;
 /// How many finished jobs of each kind the scheduler remembers the durations of.
 const LEARNED: usize = 64;
 /// How many jobs reported finished before anyone waited on them the scheduler remembers.
@@ -56,8 +56,12 @@ struct Board {
     waits: HashMap<u64, Entry>,
     /// Durations of jobs seen finishing, by kind, oldest first.
     learned: HashMap<DocumentKind, VecDeque<Duration>>,
-    /// The bucket every check but a pushed one draws on; `None` without a rate limit.
-    pace: Option<Pace>,
+    /// The time between two checks at the rate limit's average rate (zero without a limit):
+    /// every check but a pushed one keeps to it, so that the checks never spend a window's
+    /// budget at once and leave the sliding window none for the completions that follow.
+    every: Duration,
+    /// When the next paced check may go.
+    next_slot: Option<Instant>,
     /// With a webhook receiver attached, the slowest polling rate (the safety net).
     safety_net: Option<Duration>,
     /// Jobs reported finished before anyone waited on them, newest last.
@@ -76,8 +80,8 @@ struct Entry {
     last_check: Option<Instant>,
     /// The wait is asking for a turn now.
     asking: bool,
-    /// A permit handed to the wait, not yet taken, and whether it took a token of the pace.
-    grant: Option<(Permit, bool)>,
+    /// A permit handed to the wait, not yet taken, and the paced slot it took (if it did).
+    grant: Option<(Permit, Option<Instant>)>,
     /// The wait took its permit and its check has not answered yet.
     checking: bool,
     /// What a check of the same job by another wait answered since this one last looked.
@@ -91,13 +95,13 @@ struct Entry {
 }
 
 impl Scheduler {
-    /// The scheduler of a client whose calls go through `limiter`, paced as `policy` says.
-    pub(crate) fn new(limiter: Limiter, policy: &PollPolicy) -> Self {
-        let pace = limiter
-            .rate()
-            .and_then(|(limit, window)| Pace::new(limit, window, policy.burst_of(limit)));
+    /// The scheduler of a client whose calls go through `limiter`, paced by its rate.
+    pub(crate) fn new(limiter: Limiter) -> Self {
+        let every = (limiter.rate()).map_or(Duration::ZERO, |(limit, window)| {
+            window / u32::try_from(limit.max(1)).unwrap_or(u32::MAX)
+        });
         let board = Mutex::new(Board {
-            pace,
+            every,
             ..Board::default()
         });
         let seat = tokio::sync::Mutex::new(());
@@ -242,20 +246,20 @@ impl Shared {
                 permit.release_unused();
                 continue;
             };
-            if paced && let Some(pace) = &mut board.pace {
-                pace.take(now);
-            }
+            let next = now + board.every;
+            let slot = paced.then(|| board.next_slot.replace(next).unwrap_or(now));
             let entry = board.waits.get_mut(&id).expect("pick names a wait");
-            entry.grant = Some((permit, paced));
+            entry.grant = Some((permit, slot));
             entry.woken.notify_one();
             return;
         }
     }
 
-    /// Gives back a permit handed to a wait that did not use it, and its token if it took one.
-    fn give_back(&self, (permit, paced): (Permit, bool)) {
-        if paced && let Some(pace) = &mut self.lock().pace {
-            pace.give_back();
+    /// Gives back a permit handed to a wait that did not use it, and its paced slot if it took
+    /// one.
+    fn give_back(&self, (permit, slot): (Permit, Option<Instant>)) {
+        if slot.is_some() {
+            self.lock().next_slot = slot;
         }
         permit.release_unused();
         self.changed.notify_waiters();
@@ -264,8 +268,8 @@ impl Shared {
 
 impl Board {
     /// The wait to hand the next check to, or when to look again.
-    fn pick(&mut self, now: Instant) -> Pick {
-        let paced_from = self.pace.as_mut().map_or(now, |pace| pace.ready_at(now));
+    fn pick(&self, now: Instant) -> Pick {
+        let paced_from = self.next_slot.unwrap_or(now);
         let busy: Vec<(DocumentKind, &str)> = (self.waits.values())
             .filter(|e| e.checking || e.grant.is_some())
             .map(|e| (e.kind, e.job_id.as_str()))
@@ -297,7 +301,7 @@ impl Board {
             }
         }
         match (best, next) {
-            (Some((id, _, _, paced)), _) => Pick::Now(id, paced && self.pace.is_some()),
+            (Some((id, _, _, paced)), _) => Pick::Now(id, paced),
             (None, Some(at)) => Pick::At(at),
             (None, None) => Pick::Idle,
         }
@@ -335,14 +339,12 @@ impl Board {
         }
     }
 
-    /// Twice the time a round of checks of every wait takes at the limit's average rate: when
-    /// that is longer than `max_interval`, no shorter bound can hold for all jobs, and one that
-    /// cannot hold would turn the budget into a round robin that ignores every estimate.
+    /// Four times a round of checks of every wait at the limit's average rate: when that is
+    /// longer than `max_interval`, no shorter bound can hold for all jobs, and one that cannot
+    /// hold would turn the budget into a round robin that ignores every estimate.
     fn fair_turn(&self) -> Duration {
         let waits = u32::try_from(self.waits.len()).unwrap_or(u32::MAX);
-        (self.pace.as_ref()).map_or(Duration::ZERO, |pace| {
-            pace.every.saturating_mul(waits).saturating_mul(2)
-        })
+        self.every.saturating_mul(waits).saturating_mul(FAIR_TURNS)
     }
 
     /// Remembers that a job of `kind` took `took`.

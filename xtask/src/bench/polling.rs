@@ -145,7 +145,7 @@ pub fn run(settings: &Settings) -> Vec<Figure> {
 
 async fn measure(settings: &Settings) -> Vec<Figure> {
     let round_trip = round_trip().await;
-    let window = Budget::Window {
+    let window = Budget::Paced {
         limit: LIMIT as usize,
         window: WINDOW.as_secs_f64(),
     };
