@@ -39,6 +39,11 @@ impl Client {
 
     /// A client configured from the environment: `INVARO_API_KEY` (required) and
     /// `INVARO_BASE_URL` (optional).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when `INVARO_API_KEY` is not set, or a setting is refused as by
+    /// [`ClientBuilder::build`](crate::ClientBuilder::build).
     pub fn from_env() -> Result<Self, Error> {
         let key = std::env::var("INVARO_API_KEY")
             .map_err(|_| Error::invalid("INVARO_API_KEY", "must be set to your API key"))?;
@@ -148,6 +153,13 @@ impl Client {
     }
 
     /// Starts parsing an uploaded document (its `doc_id`).
+    ///
+    /// # Errors
+    ///
+    /// Failing calls: the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn start_job(&self, kind: DocumentKind, document_id: &str) -> Result<Job, Error> {
         let request = types::StartJobRequest {
             document_id: document_id.to_string(),
@@ -179,6 +191,12 @@ impl Client {
     }
 
     /// Uploads a file, parses it and waits for the result, in one call.
+    ///
+    /// # Errors
+    ///
+    /// As [`upload`](Self::upload) and [`start_job`](Self::start_job), then as [`Job::wait`]:
+    /// [`Error::JobFailed`] when the job fails, [`Error::WaitTimeout`] when it outlasts the poll
+    /// policy's deadline (it runs on: resume it by id).
     pub async fn parse_file(
         &self,
         path: impl AsRef<Path>,
@@ -282,11 +300,19 @@ impl ParsedDocument {
     }
 
     /// The content as a typed invoice.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the content does not have an invoice's shape.
     pub fn invoice(&self) -> Result<InvoiceResult, Error> {
         self.typed()
     }
 
     /// The content as a typed bank statement.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the content does not have a bank statement's shape.
     pub fn statement(&self) -> Result<StatementResult, Error> {
         self.typed()
     }

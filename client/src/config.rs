@@ -144,6 +144,13 @@ impl ClientBuilder {
     }
 
     /// Checks the settings and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming the setting: no API key, or one empty or not printable
+    /// ASCII; a base URL that is not a URL (or plain `http://` to a host other than loopback);
+    /// a webhook callback URL that is not an http(s) URL with a host; or an HTTP client that
+    /// cannot be built.
     pub fn build(self) -> Result<Client, Error> {
         let api_key = self.api_key.ok_or_else(|| {
             Error::invalid(

@@ -36,6 +36,11 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
 
 /// Whether the API would take a file of `len` bytes starting with `head`: its media type, or
 /// the rule it breaks (a phrase to follow the file's name: "is empty").
+///
+/// # Errors
+///
+/// The rule the file breaks, as a phrase to follow its name: it is empty, larger than
+/// [`MAX_FILE_BYTES`], or not a PDF, JPEG or PNG by its first bytes.
 pub fn check(len: u64, head: &[u8]) -> Result<&'static str, String> {
     if len == 0 {
         return Err("is empty".into());

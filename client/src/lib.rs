@@ -55,12 +55,15 @@
 //!   ([`webhook`]), and typed results ([`results`]).
 
 #![deny(missing_docs)]
+#![deny(clippy::missing_errors_doc)]
+// docs.rs builds with `--cfg docsrs` on nightly: there `doc_cfg` labels every item gated by a
+// feature with that feature. Stable rustdoc never sees the attribute.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// The client progenitor generates from `openapi.yaml`, plus the two hand-written multipart
 /// operations (`upload_documents`, `upload_files`). Its docs are the spec's descriptions, and
 /// the spec does not describe every field.
-#[allow(missing_docs)]
+#[allow(missing_docs, clippy::missing_errors_doc)]
 pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
@@ -76,6 +79,8 @@ mod error;
 pub mod facts;
 mod generated_ext;
 mod job_status;
+// TODO(lead): remove once jobs.rs (being rewritten) has its `# Errors` sections.
+#[allow(clippy::missing_errors_doc)]
 mod jobs;
 mod open_enum;
 mod poll_policy;

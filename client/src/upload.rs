@@ -263,12 +263,25 @@ impl crate::Client {
     /// println!("document id: {}", uploaded[0].doc_id);
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) or [`Error::Io`](crate::Error::Io) for a
+    /// file refused before anything is sent (unreadable, empty, over 10 MB, not a PDF, JPEG or PNG,
+    /// more than 50 files); otherwise the API's refusal after any retries
+    /// ([`Error::Api`](crate::Error::Api), [`Error::RateLimited`](crate::Error::RateLimited) for a
+    /// 429), no whole answer ([`Error::Transport`](crate::Error::Transport)) or an answer of
+    /// another shape ([`Error::Decode`](crate::Error::Decode)).
     pub async fn upload(&self, files: &[Upload]) -> Result<Vec<types::UploadedDocument>, Error> {
         self.upload_with_progress(files, None).await
     }
 
     /// Like [`upload`](Self::upload), telling `progress` of every chunk sent (a retried
     /// upload starts counting again).
+    ///
+    /// # Errors
+    ///
+    /// As [`upload`](Self::upload).
     pub async fn upload_with_progress(
         &self,
         files: &[Upload],

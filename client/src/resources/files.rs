@@ -39,6 +39,13 @@ impl<'a> Files<'a> {
     }
 
     /// One file's record (`GET /files/{file_id}`), with its extracted data once processed.
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn get(&self, file_id: impl AsRef<str>) -> Result<types::FileRecord, Error> {
         let call = self.client.api().get_file().file_id(file_id.as_ref());
         Ok(self.client.call(call.send()).await?.data)
@@ -47,6 +54,11 @@ impl<'a> Files<'a> {
     /// Downloads a file's content into `path` and returns the bytes written. The old file at
     /// `path`, if any, is replaced only once the whole content is on disk (a temporary file in
     /// the same folder, synced, then renamed): a failed download leaves nothing half-written.
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read), and [`Error::Io`](crate::Error::Io) when `path` cannot be written
+    /// (the old file is then left as it was).
     pub async fn download(
         &self,
         file_id: impl AsRef<str>,
@@ -65,6 +77,13 @@ impl<'a> Files<'a> {
 
     /// Reads a file's content into memory (`GET /files/{file_id}/download`), whole: a body
     /// cut short is fetched again like any failed GET.
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn read(&self, file_id: impl AsRef<str>) -> Result<bytes::Bytes, Error> {
         let call = self.client.api().download_file().file_id(file_id.as_ref());
         let stream = self.client.call(call.send()).await?;
@@ -80,6 +99,13 @@ impl<'a> Files<'a> {
 
     /// Deletes a file (`DELETE /files/{file_id}`). Sent again after a lost attempt, a delete
     /// that finds the file already gone is a success.
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn delete(&self, file_id: impl AsRef<str>) -> Result<types::FileDeleted, Error> {
         let call = self.client.api().delete_file().file_id(file_id.as_ref());
         Ok(self.client.call(call.send()).await?.data)
@@ -88,6 +114,15 @@ impl<'a> Files<'a> {
     /// Uploads files to the Files API (`POST /files/upload`), which validates each one and
     /// answers with its id, type and validation result. Files are checked before anything is
     /// sent ([`Upload`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) or [`Error::Io`](crate::Error::Io) for a
+    /// file refused before anything is sent (unreadable, empty, over 10 MB, not a PDF, JPEG or PNG,
+    /// more than 50 files); otherwise the API's refusal after any retries
+    /// ([`Error::Api`](crate::Error::Api), [`Error::RateLimited`](crate::Error::RateLimited) for a
+    /// 429), no whole answer ([`Error::Transport`](crate::Error::Transport)) or an answer of
+    /// another shape ([`Error::Decode`](crate::Error::Decode)).
     pub async fn upload(&self, files: &[Upload]) -> Result<types::FileUploadResult, Error> {
         Ok(self
             .client
@@ -133,6 +168,13 @@ impl<'a> ListFiles<'a> {
     }
 
     /// Reads one page.
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn send(self) -> Result<types::FileList, Error> {
         self.fetch(self.paging.first()).await
     }

@@ -57,6 +57,13 @@ impl<'a> Schemas<'a> {
     }
 
     /// One schema (`GET /schemas/{schema_id}`).
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn get(&self, schema_id: impl AsRef<str>) -> Result<types::Schema, Error> {
         let call = self.client.api().get_schema().schema_id(schema_id.as_ref());
         Ok(self.client.call(call.send()).await?.data)
@@ -119,6 +126,13 @@ impl CreateSchema<'_> {
     }
 
     /// Creates the schema.
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn send(self) -> Result<types::Schema, Error> {
         let name = types::CreateSchemaRequestName::try_from(self.name.as_str())
             .map_err(|e| Error::invalid("schema name", e.to_string()))?;
@@ -151,6 +165,13 @@ impl UpdateSchema<'_> {
     }
 
     /// Updates the schema and returns it as it now is.
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn send(self) -> Result<types::Schema, Error> {
         let request = types::UpdateSchemaRequest {
             description: self.description,
@@ -195,6 +216,13 @@ impl<'a> ListSchemas<'a> {
     }
 
     /// Reads one page.
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn send(self) -> Result<types::SchemaList, Error> {
         self.fetch(self.paging.first()).await
     }

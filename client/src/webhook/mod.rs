@@ -83,15 +83,21 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// A verifier for one secret. Fails with [`WebhookError::EmptySecret`] if it is empty.
+    /// A verifier for one secret.
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::EmptySecret`] when `secret` is empty.
     pub fn new(secret: impl AsRef<[u8]>) -> Result<Self, WebhookError> {
         Self::with_secrets([secret])
     }
 
-    /// A verifier for several secrets, the current one first.
+    /// A verifier for several secrets, the current one first, for while one is rotated out.
+    /// An empty secret would let anyone sign deliveries, so none may be empty.
     ///
-    /// Fails with [`WebhookError::EmptySecret`] if there are none or one of them is empty: an empty
-    /// secret would let anyone sign deliveries.
+    /// # Errors
+    ///
+    /// [`WebhookError::EmptySecret`] when there is no secret, or one is empty.
     pub fn with_secrets<S: AsRef<[u8]>>(
         secrets: impl IntoIterator<Item = S>,
     ) -> Result<Self, WebhookError> {
@@ -112,6 +118,12 @@ impl Verifier {
     /// then decodes the body into a [`WebhookEvent`].
     ///
     /// `raw_body` must be the bytes as received: re-serialized JSON will not match.
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::MissingSignature`], [`WebhookError::MalformedSignature`] or
+    /// [`WebhookError::SignatureMismatch`] when the signature does not vouch for the body;
+    /// [`WebhookError::Decode`] when a genuine body is not an event.
     pub fn verify(
         &self,
         raw_body: &[u8],
@@ -136,6 +148,11 @@ impl Verifier {
     /// assert!(verifier.verify_headers(&headers, body).is_ok());
     /// # Ok::<(), WebhookError>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`verify`](Self::verify); a header that is not visible ASCII is
+    /// [`WebhookError::MalformedSignature`].
     pub fn verify_headers(
         &self,
         headers: &reqwest::header::HeaderMap,
@@ -155,6 +172,11 @@ impl Verifier {
     /// Checks the signature only, for callers that decode the body themselves.
     ///
     /// The header may have surrounding whitespace, and its hex digits may be in either case.
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::MissingSignature`], [`WebhookError::MalformedSignature`] or
+    /// [`WebhookError::SignatureMismatch`].
     pub fn verify_signature(
         &self,
         raw_body: &[u8],
@@ -301,6 +323,10 @@ pub struct WebhookEvent {
 
 impl WebhookEvent {
     /// Decodes a body without checking its signature (use [`Verifier::verify`] for deliveries).
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::Decode`] when the body is not an event.
     pub fn from_slice(body: &[u8]) -> Result<Self, WebhookError> {
         serde_json::from_slice(body).map_err(|e| WebhookError::Decode {
             message: e.to_string(),

@@ -83,6 +83,10 @@ impl Receiver {
     }
 
     /// Checks one delivery and, if genuine, hands its event on. For servers other than axum.
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify`]: the delivery is not genuine, or not an event.
     pub fn receive(
         &self,
         headers: &HeaderMap,
@@ -162,6 +166,10 @@ pub struct Listener {
 
 impl Listener {
     /// Listens on `addr` (port 0 picks a free one).
+    ///
+    /// # Errors
+    ///
+    /// The system's error when `addr` cannot be bound.
     pub async fn bind(
         addr: impl tokio::net::ToSocketAddrs,
         receiver: Receiver,
