@@ -33,12 +33,24 @@ struct Inner {
 
 impl Client {
     /// Starts building a client.
+    ///
+    /// ```
+    /// let client = invaro::Client::builder().api_key("sk_test_123").build()?;
+    /// # let _ = client; Ok::<(), invaro::Error>(())
+    /// ```
     pub fn builder() -> crate::ClientBuilder {
         crate::ClientBuilder::default()
     }
 
     /// A client configured from the environment: `INVARO_API_KEY` (required) and
     /// `INVARO_BASE_URL` (optional).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), invaro::Error> {
+    /// let client = invaro::Client::from_env()?; // INVARO_API_KEY, optional INVARO_BASE_URL
+    /// # let _ = client;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -82,6 +94,12 @@ impl Client {
     }
 
     /// The settings this client runs with.
+    ///
+    /// ```
+    /// let client = invaro::Client::builder().api_key("sk_test_123").build()?;
+    /// assert_eq!(client.config().base_url, invaro::DEFAULT_BASE_URL);
+    /// # Ok::<(), invaro::Error>(())
+    /// ```
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
@@ -154,6 +172,15 @@ impl Client {
 
     /// Starts parsing an uploaded document (its `doc_id`).
     ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// use invaro::{DocumentKind, Upload};
+    /// let uploaded = client.upload(&[Upload::path("statement.pdf")]).await?;
+    /// let job = client.start_job(DocumentKind::Statement, &uploaded[0].doc_id).await?;
+    /// println!("started {}", job.id());
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// Failing calls: the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
@@ -191,6 +218,13 @@ impl Client {
     }
 
     /// Uploads a file, parses it and waits for the result, in one call.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let parsed = client.parse_file("invoice.pdf", invaro::DocumentKind::Invoice).await?;
+    /// println!("{:?}", parsed.invoice()?.buyer_details);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -295,11 +329,28 @@ impl ParsedDocument {
     }
 
     /// The parsed content as JSON (from `result` or `results`, whichever the server sent).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let parsed = client.job(invaro::DocumentKind::Invoice, "job_4f1c").wait().await?;
+    /// if let Some(output) = parsed.output() {
+    ///     println!("{}", serde_json::to_string_pretty(output).unwrap_or_default());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn output(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
         self.job.output().map(|output| &output.0)
     }
 
     /// The content as a typed invoice.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let parsed = client.job(invaro::DocumentKind::Invoice, "job_4f1c").wait().await?;
+    /// let invoice = parsed.invoice()?;
+    /// println!("buyer: {:?}", invoice.buyer_details.and_then(|b| b.name));
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -309,6 +360,15 @@ impl ParsedDocument {
     }
 
     /// The content as a typed bank statement.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let parsed = client.job(invaro::DocumentKind::Statement, "job_4f1c").wait().await?;
+    /// for line in parsed.statement()?.transactions {
+    ///     println!("{:?} {:?}", line.parsed_date(), line.amount);
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///

@@ -10,11 +10,14 @@ use crate::{Client, Error, PollPolicy, RateLimit, RetryPolicy};
 /// The production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.invaro.ai/api/v1";
 
-/// The settings a [`Client`] runs with. Read them back with [`Client::config`].
+/// The settings a [`Client`] runs with, as [`ClientBuilder`] set them (its setters state the
+/// defaults). Read them back with [`Client::config`].
 ///
-/// Defaults: the production base URL, 10 s to connect, 30 s of silence on a connection, the default
-/// [`RetryPolicy`], [`PollPolicy`] and [`RateLimit`] (60 requests per minute), and a
-/// `invaro-rust/<version>` user agent.
+/// ```
+/// let client = invaro::Client::builder().api_key("sk_test_123").build()?;
+/// assert_eq!(client.config().read_timeout, std::time::Duration::from_secs(30));
+/// # Ok::<(), invaro::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Config {

@@ -50,6 +50,11 @@ enum Source {
 
 impl Upload {
     /// A file on disk, streamed when sent.
+    ///
+    /// ```
+    /// let upload = invaro::Upload::path("statements/march.pdf");
+    /// assert_eq!(upload.file_name(), "march.pdf");
+    /// ```
     pub fn path(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
         let name = path.file_name().map_or_else(
@@ -63,6 +68,11 @@ impl Upload {
     }
 
     /// Bytes in memory, sent under `file_name`.
+    ///
+    /// ```
+    /// let upload = invaro::Upload::bytes("scan.png", b"\x89PNG\r\n\x1a\n...".to_vec());
+    /// assert_eq!(upload.file_name(), "scan.png");
+    /// ```
     pub fn bytes(file_name: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
         Self {
             name: file_name.into(),
@@ -278,6 +288,17 @@ impl crate::Client {
 
     /// Like [`upload`](Self::upload), telling `progress` of every chunk sent (a retried
     /// upload starts counting again).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// use std::sync::Arc;
+    /// let progress: invaro::ProgressFn = Arc::new(|p: invaro::UploadProgress| eprintln!("{p:?}"));
+    /// let uploaded = client
+    ///     .upload_with_progress(&[invaro::Upload::path("big.pdf")], Some(progress))
+    ///     .await?;
+    /// # let _ = uploaded;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///

@@ -30,6 +30,15 @@ impl<'a> Files<'a> {
 
     /// Lists files, newest first: a builder ending in [`send`](ListFiles::send) (one page) or
     /// [`into_stream`](ListFiles::into_stream) (every page).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// use futures::TryStreamExt;
+    /// let page = client.files().list().page_size(50).send().await?; // one page
+    /// let all: Vec<_> = client.files().list().into_stream().try_collect().await?; // every page
+    /// println!("{} on the first page, {} in all", page.files.len(), all.len());
+    /// # Ok(()) }
+    /// ```
     pub fn list(&self) -> ListFiles<'a> {
         ListFiles {
             client: self.client,
@@ -39,6 +48,13 @@ impl<'a> Files<'a> {
     }
 
     /// One file's record (`GET /files/{file_id}`), with its extracted data once processed.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let record = client.files().get("file_1").await?;
+    /// println!("{}: {}", record.filename, record.status);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -54,6 +70,13 @@ impl<'a> Files<'a> {
     /// Downloads a file's content into `path` and returns the bytes written. The old file at
     /// `path`, if any, is replaced only once the whole content is on disk (a temporary file in
     /// the same folder, synced, then renamed): a failed download leaves nothing half-written.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let bytes = client.files().download("file_1", "copy.pdf").await?;
+    /// println!("{bytes} bytes written");
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -78,6 +101,13 @@ impl<'a> Files<'a> {
     /// Reads a file's content into memory (`GET /files/{file_id}/download`), whole: a body
     /// cut short is fetched again like any failed GET.
     ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let content = client.files().read("file_1").await?;
+    /// println!("{} bytes", content.len());
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
@@ -100,6 +130,12 @@ impl<'a> Files<'a> {
     /// Deletes a file (`DELETE /files/{file_id}`). Sent again after a lost attempt, a delete
     /// that finds the file already gone is a success.
     ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// client.files().delete("file_1").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
@@ -114,6 +150,13 @@ impl<'a> Files<'a> {
     /// Uploads files to the Files API (`POST /files/upload`), which validates each one and
     /// answers with its id, type and validation result. Files are checked before anything is
     /// sent ([`Upload`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let result = client.files().upload(&[invaro::Upload::path("scan.png")]).await?;
+    /// println!("{result:?}");
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///

@@ -32,6 +32,19 @@ impl<'a> Schemas<'a> {
 
     /// Creates a schema named `name` for `kind` documents; `schema` is the definition, a JSON
     /// object. A builder ending in [`send`](CreateSchema::send).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let fields = serde_json::json!({ "fields": [{ "name": "po_number", "type": "string" }] });
+    /// let schema = client
+    ///     .schemas()
+    ///     .create("purchase-orders", invaro::DocumentKind::Invoice, fields)
+    ///     .description("Invoices with a PO number")
+    ///     .send()
+    ///     .await?;
+    /// println!("{} version {}", schema.id, schema.version);
+    /// # Ok(()) }
+    /// ```
     pub fn create(
         &self,
         name: impl Into<String>,
@@ -49,6 +62,21 @@ impl<'a> Schemas<'a> {
 
     /// Lists schemas: a builder ending in [`send`](ListSchemas::send) (one page) or
     /// [`into_stream`](ListSchemas::into_stream) (every page).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// use futures::TryStreamExt;
+    /// let names: Vec<String> = client
+    ///     .schemas()
+    ///     .list()
+    ///     .kind(invaro::DocumentKind::Invoice)
+    ///     .into_stream()
+    ///     .map_ok(|schema| schema.name)
+    ///     .try_collect()
+    ///     .await?;
+    /// println!("{names:?}");
+    /// # Ok(()) }
+    /// ```
     pub fn list(&self) -> ListSchemas<'a> {
         ListSchemas {
             client: self.client,
@@ -57,6 +85,13 @@ impl<'a> Schemas<'a> {
     }
 
     /// One schema (`GET /schemas/{schema_id}`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let schema = client.schemas().get("schema_1").await?;
+    /// println!("{}: {}", schema.name, schema.schema_string);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -71,6 +106,14 @@ impl<'a> Schemas<'a> {
 
     /// Replaces a schema's definition (its version goes up by one): a builder ending in
     /// [`send`](UpdateSchema::send).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let fields = serde_json::json!({ "fields": [{ "name": "po_number", "type": "string" }] });
+    /// let schema = client.schemas().update("schema_1", fields).send().await?;
+    /// println!("now version {}", schema.version);
+    /// # Ok(()) }
+    /// ```
     pub fn update(
         &self,
         schema_id: impl Into<String>,

@@ -17,6 +17,17 @@
 //! assert_eq!(event.job_id, "job_1");
 //! # Ok::<(), invaro::webhook::WebhookError>(())
 //! ```
+//!
+//! `Verifier::with_secrets` accepts several secrets while one is being rotated out.
+//!
+//! Receiving deliveries takes the feature `webhook-receiver` (off by default): a `Receiver`
+//! answers 204 to a genuine delivery, 401 to a missing or wrong signature and 400 to a signed
+//! body that is no event, and tells the clients built with
+//! `ClientBuilder::webhooks(&receiver, callback_url)`. Those send `callback_url` with every job
+//! start; a verified `job.completed` or `job.failed` ends the matching waits at once (after one
+//! status check for the full record), and polling slows to the poll policy's safety net, which
+//! still catches a lost delivery. Mount `receiver.service()` in your own axum or tower server, or
+//! run the small standalone `Listener`.
 
 use std::fmt;
 
