@@ -30,6 +30,10 @@ use crate::{
 
 /// One file to upload: from a path (streamed) or from bytes in memory.
 ///
+/// Every upload is checked before a byte is sent, by the rules in [`facts`]: a PDF, JPEG or PNG
+/// by its first bytes, not empty, at most 10 MB, and at most 50 files a request. A file from a
+/// path is opened again when its upload is retried.
+///
 /// ```
 /// let from_disk = invaro::Upload::path("statements/march.pdf");
 /// let in_memory = invaro::Upload::bytes("scan.png", vec![0x89, b'P', b'N', b'G']);
