@@ -301,6 +301,13 @@ impl Client {
 }
 
 /// What a job parsed out of a document.
+///
+/// ```no_run
+/// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+/// let parsed = client.job(invaro::DocumentKind::Invoice, "job_4f1c").wait().await?;
+/// println!("{} ({}): {:?}", parsed.job_id(), parsed.kind(), parsed.invoice()?.invoice_details);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParsedDocument {
     kind: DocumentKind,

@@ -44,6 +44,10 @@ impl Amount {
 
     /// The amount as a float. For money arithmetic prefer [`minor_units`](Self::minor_units).
     ///
+    /// ```
+    /// assert_eq!(invaro::Amount::from("1,234.5").value(), Ok(1234.5));
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`AmountError`] when the text is not a number, or too large for a finite `f64`.

@@ -96,6 +96,12 @@ pub struct Verifier {
 impl Verifier {
     /// A verifier for one secret.
     ///
+    /// ```
+    /// let verifier = invaro::webhook::Verifier::new("whsec_current")?;
+    /// assert!(invaro::webhook::Verifier::new("").is_err());
+    /// # let _ = verifier; Ok::<(), invaro::webhook::WebhookError>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`WebhookError::EmptySecret`] when `secret` is empty.
@@ -105,6 +111,13 @@ impl Verifier {
 
     /// A verifier for several secrets, the current one first, for while one is rotated out.
     /// An empty secret would let anyone sign deliveries, so none may be empty.
+    ///
+    /// ```
+    /// let verifier = invaro::webhook::Verifier::with_secrets(["whsec_new", "whsec_old"])?;
+    /// let body = br#"{"event":"job.completed","job_id":"job_1"}"#;
+    /// assert!(verifier.verify(body, &invaro::webhook::sign("whsec_old", body)).is_ok());
+    /// # Ok::<(), invaro::webhook::WebhookError>(())
+    /// ```
     ///
     /// # Errors
     ///
