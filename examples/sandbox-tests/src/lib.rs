@@ -47,31 +47,18 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     let job_ids = parse_all(&client, &names).await?;
 
     let stats = sandbox.stats();
+    let once = |counts: &std::collections::BTreeMap<String, u64>| counts.values().all(|&n| n == 1);
     assert!(stats.faults_injected > 0, "the seed injects faults");
     assert_eq!(job_ids.len(), names.len());
     assert_eq!(stats.jobs_created, 5, "one job per document");
     assert!(
-        stats
-            .job_starts_by_document
-            .values()
-            .all(|&starts| starts == 1)
+        once(&stats.job_starts_by_document),
+        "no document started twice"
     );
-    assert!(
-        stats
-            .uploads_by_sha256
-            .values()
-            .all(|&uploads| uploads == 1)
-    );
-    writeln!(
-        out,
-        "faults injected: {}, requests: {}",
-        stats.faults_injected, stats.requests
-    )?;
-    writeln!(
-        out,
-        "all checks passed: {} documents, each started once",
-        names.len()
-    )?;
+    assert!(once(&stats.uploads_by_sha256), "no file uploaded twice");
+    let (faults, requests) = (stats.faults_injected, stats.requests);
+    writeln!(out, "faults injected: {faults}, requests: {requests}")?;
+    writeln!(out, "all checks passed: 5 documents, each started once")?;
     sandbox.shutdown().await?;
     Ok(())
 }
