@@ -177,6 +177,22 @@ impl<'a> Files<'a> {
 
 /// `client.files().list()`: options, then [`send`](Self::send) or
 /// [`into_stream`](Self::into_stream).
+///
+/// ```no_run
+/// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+/// use invaro::types::FileStatus;
+/// let page = client
+///     .files()
+///     .list()
+///     .kind(invaro::DocumentKind::Invoice)
+///     .status(FileStatus::Completed)
+///     .page(2)
+///     .page_size(50)
+///     .send()
+///     .await?;
+/// println!("{} files", page.files.len());
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 #[must_use = "a list is sent by .send() or read by .into_stream()"]
 pub struct ListFiles<'a> {

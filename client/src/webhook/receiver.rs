@@ -78,6 +78,19 @@ impl Receiver {
     }
 
     /// Verified events as they arrive, for code that wants them beside the waits.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use invaro::webhook::{Receiver, Verifier};
+    /// let receiver = Receiver::new(Verifier::new("whsec_current")?);
+    /// let mut events = receiver.subscribe();
+    /// tokio::spawn(async move {
+    ///     while let Ok(event) = events.recv().await {
+    ///         println!("{} {}", event.job_id, event.event);
+    ///     }
+    /// });
+    /// # Ok(()) }
+    /// ```
     pub fn subscribe(&self) -> broadcast::Receiver<WebhookEvent> {
         self.shared.events.subscribe()
     }
