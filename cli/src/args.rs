@@ -46,13 +46,14 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", global = true, value_parser = request_timeout)]
     pub read_timeout: Option<Duration>,
 
-    /// Requests per minute the client allows itself, for keys on other plans (default 60)
-    /// [env: INVARO_RATE_LIMIT].
+    /// Requests per minute the client allows itself, for keys on other plans (default 60).
+    // clap names the variable itself; without a value shown it reads `[env: INVARO_RATE_LIMIT]`.
     #[arg(
         long,
         value_name = "N",
         global = true,
         env = "INVARO_RATE_LIMIT",
+        hide_env_values = true,
         value_parser = clap::value_parser!(u32).range(1..=1_000_000)
     )]
     pub rate_limit: Option<u32>,
@@ -267,7 +268,7 @@ pub struct ParseArgs {
     /// [default: http://ADDR/].
     #[arg(long, value_name = "URL", requires = "webhook_listen")]
     pub webhook_url: Option<String>,
-    /// The secret webhook deliveries are signed with [env: INVARO_WEBHOOK_SECRET].
+    /// The secret webhook deliveries are signed with.
     #[arg(
         long,
         env = "INVARO_WEBHOOK_SECRET",
@@ -389,13 +390,13 @@ Example:
 
 Exit code 0 when the signature matches, 1 when it does not.")]
     Verify {
-        /// The webhook secret [env: INVARO_WEBHOOK_SECRET].
+        /// The webhook secret.
         #[arg(long, env = "INVARO_WEBHOOK_SECRET", hide_env_values = true)]
         secret: String,
         /// The X-Signature header value, `sha256=<hex>`.
         #[arg(long, value_name = "HEADER")]
         signature: String,
-        /// The raw body: a file, or `-` (the default) for stdin.
+        /// The raw body: a file, or `-` for stdin.
         #[arg(value_name = "FILE", default_value = "-")]
         body: PathBuf,
     },
@@ -404,10 +405,10 @@ Exit code 0 when the signature matches, 1 when it does not.")]
         after_help = "Example:\n  echo -n '{\"event\":\"job.completed\"}' | invaro webhook sign --secret s3cret"
     )]
     Sign {
-        /// The webhook secret [env: INVARO_WEBHOOK_SECRET].
+        /// The webhook secret.
         #[arg(long, env = "INVARO_WEBHOOK_SECRET", hide_env_values = true)]
         secret: String,
-        /// The raw body: a file, or `-` (the default) for stdin.
+        /// The raw body: a file, or `-` for stdin.
         #[arg(value_name = "FILE", default_value = "-")]
         body: PathBuf,
     },
@@ -511,6 +512,58 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// The environment variables a help text names, in order (`[env: NAME]`, `[env: NAME=..]`).
+    fn env_mentions(help: &str) -> Vec<&str> {
+        help.match_indices("[env: ")
+            .map(|(at, marker)| {
+                let rest = &help[at + marker.len()..];
+                &rest[..rest.find([']', '=', ';']).unwrap_or(rest.len())]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_help_names_an_environment_variable_or_a_default_twice() {
+        let mut root = Cli::command();
+        root.build();
+        let mut pending = vec![("invaro".to_owned(), root)];
+        let mut helps = 0;
+        while let Some((path, mut command)) = pending.pop() {
+            for help in [command.render_help(), command.render_long_help()] {
+                let help = help.to_string();
+                let mut names = env_mentions(&help);
+                names.sort_unstable();
+                let twice: Vec<_> = names.windows(2).filter(|w| w[0] == w[1]).collect();
+                assert!(
+                    twice.is_empty(),
+                    "`{path} --help` names {twice:?} twice:\n{help}"
+                );
+                // An option line that shows clap's `[default: ..]` says no other default.
+                for line in help.lines().filter(|l| l.contains("[default:")) {
+                    let defaults = line.to_lowercase().matches("default").count();
+                    assert_eq!(
+                        defaults, 1,
+                        "`{path} --help` states a default twice: {line}"
+                    );
+                }
+                helps += 1;
+            }
+            for sub in command.get_subcommands() {
+                pending.push((format!("{path} {}", sub.get_name()), sub.clone()));
+            }
+        }
+        assert!(
+            helps > 20,
+            "only {helps} help texts: are subcommands walked?"
+        );
+        let shown =
+            "--rate-limit <N>  per minute [env: INVARO_RATE_LIMIT] [env: INVARO_RATE_LIMIT=]";
+        assert_eq!(
+            env_mentions(shown),
+            ["INVARO_RATE_LIMIT", "INVARO_RATE_LIMIT"]
+        );
     }
 
     #[test]

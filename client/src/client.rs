@@ -33,12 +33,29 @@ struct Inner {
 
 impl Client {
     /// Starts building a client.
+    ///
+    /// ```
+    /// let client = invaro::Client::builder().api_key("sk_test_123").build()?;
+    /// # let _ = client; Ok::<(), invaro::Error>(())
+    /// ```
     pub fn builder() -> crate::ClientBuilder {
         crate::ClientBuilder::default()
     }
 
     /// A client configured from the environment: `INVARO_API_KEY` (required) and
     /// `INVARO_BASE_URL` (optional).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), invaro::Error> {
+    /// let client = invaro::Client::from_env()?; // INVARO_API_KEY, optional INVARO_BASE_URL
+    /// # let _ = client;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when `INVARO_API_KEY` is not set, or a setting is refused as by
+    /// [`ClientBuilder::build`](crate::ClientBuilder::build).
     pub fn from_env() -> Result<Self, Error> {
         let key = std::env::var("INVARO_API_KEY")
             .map_err(|_| Error::invalid("INVARO_API_KEY", "must be set to your API key"))?;
@@ -77,6 +94,12 @@ impl Client {
     }
 
     /// The settings this client runs with.
+    ///
+    /// ```
+    /// let client = invaro::Client::builder().api_key("sk_test_123").build()?;
+    /// assert_eq!(client.config().base_url, invaro::DEFAULT_BASE_URL);
+    /// # Ok::<(), invaro::Error>(())
+    /// ```
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
@@ -148,6 +171,22 @@ impl Client {
     }
 
     /// Starts parsing an uploaded document (its `doc_id`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// use invaro::{DocumentKind, Upload};
+    /// let uploaded = client.upload(&[Upload::path("statement.pdf")]).await?;
+    /// let job = client.start_job(DocumentKind::Statement, &uploaded[0].doc_id).await?;
+    /// println!("started {}", job.id());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Failing calls: the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn start_job(&self, kind: DocumentKind, document_id: &str) -> Result<Job, Error> {
         let request = types::StartJobRequest {
             document_id: document_id.to_string(),
@@ -179,6 +218,19 @@ impl Client {
     }
 
     /// Uploads a file, parses it and waits for the result, in one call.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let parsed = client.parse_file("invoice.pdf", invaro::DocumentKind::Invoice).await?;
+    /// println!("{:?}", parsed.invoice()?.buyer_details);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`upload`](Self::upload) and [`start_job`](Self::start_job), then as [`Job::wait`]:
+    /// [`Error::JobFailed`] when the job fails, [`Error::WaitTimeout`] when it outlasts the poll
+    /// policy's deadline (it runs on: resume it by id).
     pub async fn parse_file(
         &self,
         path: impl AsRef<Path>,
@@ -249,6 +301,13 @@ impl Client {
 }
 
 /// What a job parsed out of a document.
+///
+/// ```no_run
+/// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+/// let parsed = client.job(invaro::DocumentKind::Invoice, "job_4f1c").wait().await?;
+/// println!("{} ({}): {:?}", parsed.job_id(), parsed.kind(), parsed.invoice()?.invoice_details);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParsedDocument {
     kind: DocumentKind,
@@ -277,16 +336,50 @@ impl ParsedDocument {
     }
 
     /// The parsed content as JSON (from `result` or `results`, whichever the server sent).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let parsed = client.job(invaro::DocumentKind::Invoice, "job_4f1c").wait().await?;
+    /// if let Some(output) = parsed.output() {
+    ///     println!("{}", serde_json::to_string_pretty(output).unwrap_or_default());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn output(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
         self.job.output().map(|output| &output.0)
     }
 
     /// The content as a typed invoice.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let parsed = client.job(invaro::DocumentKind::Invoice, "job_4f1c").wait().await?;
+    /// let invoice = parsed.invoice()?;
+    /// println!("buyer: {:?}", invoice.buyer_details.and_then(|b| b.name));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the content does not have an invoice's shape.
     pub fn invoice(&self) -> Result<InvoiceResult, Error> {
         self.typed()
     }
 
     /// The content as a typed bank statement.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let parsed = client.job(invaro::DocumentKind::Statement, "job_4f1c").wait().await?;
+    /// for line in parsed.statement()?.transactions {
+    ///     println!("{:?} {:?}", line.parsed_date(), line.amount);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the content does not have a bank statement's shape.
     pub fn statement(&self) -> Result<StatementResult, Error> {
         self.typed()
     }

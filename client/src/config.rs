@@ -10,11 +10,14 @@ use crate::{Client, Error, PollPolicy, RateLimit, RetryPolicy};
 /// The production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.invaro.ai/api/v1";
 
-/// The settings a [`Client`] runs with. Read them back with [`Client::config`].
+/// The settings a [`Client`] runs with, as [`ClientBuilder`] set them (its setters state the
+/// defaults). Read them back with [`Client::config`].
 ///
-/// Defaults: the production base URL, 10 s to connect, 30 s of silence on a connection, the default
-/// [`RetryPolicy`], [`PollPolicy`] and [`RateLimit`] (60 requests per minute), and a
-/// `invaro-rust/<version>` user agent.
+/// ```
+/// let client = invaro::Client::builder().api_key("sk_test_123").build()?;
+/// assert_eq!(client.config().read_timeout, std::time::Duration::from_secs(30));
+/// # Ok::<(), invaro::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Config {
@@ -144,6 +147,13 @@ impl ClientBuilder {
     }
 
     /// Checks the settings and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming the setting: no API key, or one empty or not printable
+    /// ASCII; a base URL that is not a URL (or plain `http://` to a host other than loopback);
+    /// a webhook callback URL that is not an http(s) URL with a host; or an HTTP client that
+    /// cannot be built.
     pub fn build(self) -> Result<Client, Error> {
         let api_key = self.api_key.ok_or_else(|| {
             Error::invalid(

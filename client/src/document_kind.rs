@@ -27,6 +27,10 @@ pub enum DocumentKind {
 
 impl DocumentKind {
     /// `invoice` or `statement`.
+    ///
+    /// ```
+    /// assert_eq!(invaro::DocumentKind::Statement.as_str(), "statement");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Invoice => "invoice",

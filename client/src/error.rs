@@ -210,6 +210,16 @@ impl Error {
     /// further effect the second time (a GET or DELETE after a timeout or a 5xx). False for a
     /// POST or PUT that may have reached the server, and for errors that would only repeat.
     /// A [`Error::WaitTimeout`] is retryable: the job is still running; wait on it again.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// match client.files().list().send().await {
+    ///     Err(e) if e.is_retryable() => eprintln!("try again later: {e}"),
+    ///     Err(e) => return Err(e),
+    ///     Ok(page) => println!("{} files", page.files.len()),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::RateLimited(_) | Self::WaitTimeout { .. } => true,
@@ -240,6 +250,15 @@ impl Error {
     }
 
     /// The API's error code (such as `SCHEMA_NOT_FOUND`), if the API sent one.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// match client.schemas().get("schema_1").await {
+    ///     Err(e) if e.code() == Some("SCHEMA_NOT_FOUND") => println!("no such schema"),
+    ///     other => println!("{:?}", other?.name),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Api(e) | Self::RateLimited(e) if !e.code.is_empty() => Some(&e.code),
@@ -248,6 +267,15 @@ impl Error {
     }
 
     /// The id of the job the error is about, if any.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let job = client.job(invaro::DocumentKind::Invoice, "job_4f1c");
+    /// if let Err(e) = job.wait().await {
+    ///     eprintln!("job {:?}: {e}", e.job_id());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn job_id(&self) -> Option<&str> {
         match self {
             Self::JobFailed { job_id, .. } | Self::WaitTimeout { job_id, .. } => Some(job_id),

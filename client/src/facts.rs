@@ -22,6 +22,11 @@ pub const HEAD_BYTES: usize = 8;
 
 /// The media type of a document by its magic number (PDF, JPEG or PNG), from its first
 /// [`HEAD_BYTES`] bytes.
+///
+/// ```
+/// assert_eq!(invaro::sniff(b"%PDF-1.7"), Some("application/pdf"));
+/// assert_eq!(invaro::sniff(b"GIF89a"), None);
+/// ```
 pub fn sniff(head: &[u8]) -> Option<&'static str> {
     if head.starts_with(b"%PDF-") {
         Some(FILE_TYPES[0])
@@ -36,6 +41,15 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
 
 /// Whether the API would take a file of `len` bytes starting with `head`: its media type, or
 /// the rule it breaks (a phrase to follow the file's name: "is empty").
+///
+/// ```
+/// assert_eq!(invaro::facts::check(0, b"%PDF-1.7"), Err("is empty".to_owned()));
+/// ```
+///
+/// # Errors
+///
+/// The rule the file breaks, as a phrase to follow its name: it is empty, larger than
+/// [`MAX_FILE_BYTES`], or not a PDF, JPEG or PNG by its first bytes.
 pub fn check(len: u64, head: &[u8]) -> Result<&'static str, String> {
     if len == 0 {
         return Err("is empty".into());

@@ -17,6 +17,11 @@ use crate::{
 impl generated::Client {
     /// Upload Documents: sends files to `POST /parse/upload`; each `doc_id` in the answer is a
     /// `document_id` for the parse calls.
+    ///
+    /// # Errors
+    ///
+    /// A file refused before sending (as [`Upload`] says), or the API's error, as progenitor
+    /// reports it.
     pub async fn upload_documents(
         &self,
         files: &[Upload],
@@ -28,6 +33,11 @@ impl generated::Client {
 
     /// Upload Files: sends files to `POST /files/upload`, which validates them and answers
     /// with each file's id, type and page count.
+    ///
+    /// # Errors
+    ///
+    /// A file refused before sending (as [`Upload`] says), or the API's error, as progenitor
+    /// reports it.
     pub async fn upload_files(
         &self,
         files: &[Upload],

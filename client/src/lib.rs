@@ -39,28 +39,48 @@
 //! - [`Error`]: the one error type; [`results`]: typed results; [`webhook`]: verification and
 //!   an opt-in receiver; [`batch`]: journaled batches that survive a crash.
 //!
-//! What the SDK adds to the generated API, for every call:
+//! What the SDK adds to the generated API, for every call (each setting's default is on its
+//! setter in [`ClientBuilder`]):
 //! - authentication, with the key kept out of `Debug`, errors and traces;
-//! - a rate limiter shared by all clones of a [`Client`] (default 60 requests per minute,
-//!   [`RateLimit`]), kept in step with the API's `X-RateLimit-*` headers;
-//! - retries with jittered exponential backoff ([`RetryPolicy`]: 4 attempts, 500 ms doubling up
-//!   to 20 s, a 60 s budget), lengthened by `Retry-After`; one classifier decides what may be sent
-//!   again: a POST or PUT only when it cannot have reached the server or was refused with a 429,
-//!   so no job is started twice ([`Error::is_retryable`] gives the same answer);
-//! - any 2xx is a success, and errors are read by status first, whatever their body;
-//! - jobs that wait ([`Job::wait`], [`Job::wait_with`], [`Job::updates`]), polled as
-//!   [`PollPolicy`] states;
-//! - uploads streamed from disk and checked before sending ([`Upload`]);
-//! - one [`Error`] type, webhook verification and an opt-in receiver that ends waits at once
-//!   ([`webhook`]), and typed results ([`results`]).
+//! - a rate limiter shared by all clones of a [`Client`] and by their waits ([`RateLimit`]),
+//!   kept in step with the API's `X-RateLimit-*` headers; each file of an upload and each
+//!   document of a batch counts as one request;
+//! - retries with jittered exponential backoff ([`RetryPolicy`]), lengthened (never shortened)
+//!   by `Retry-After`. One classifier decides what may be sent again: anything whose
+//!   connection never opened or that met a 429; after a request may have reached the server (a
+//!   timeout, a reset, a body cut short, a 408 or 5xx) only a GET or DELETE, never a POST or PUT,
+//!   so no job starts twice and no schema version is bumped twice. A DELETE sent again that
+//!   finds the file gone is a success. [`Error::is_retryable`] gives the same answer;
+//! - any 2xx is a success; errors are read by status first, whatever their body (the API's
+//!   envelope, a framework's `{"detail": ...}`, a proxy's HTML page, nothing), as [`Error::Api`]
+//!   or [`Error::RateLimited`] with the status and the start of the body;
+//! - response bodies read whole within the attempt, at most 40 MiB, so a body cut short is
+//!   retried like any other failed GET; numbers beyond what `f64` and `i64` hold exactly (a
+//!   30-digit account number) are kept as strings of their exact text;
+//! - jobs that wait ([`Job::wait`], [`Job::wait_with`], [`Job::updates`]) within the rate
+//!   limit, as [`PollPolicy`] describes;
+//! - uploads streamed from disk and checked before sending ([`Upload`], [`facts`]);
+//! - webhook verification and an opt-in receiver that ends waits at once ([`webhook`]), and
+//!   typed results ([`results`]).
+//!
+//! # Features
+//!
+//! - `codegen` (default): generates the client from `openapi.yaml` at build time; without it
+//!   the crate compiles the committed snapshot and needs no progenitor.
+//! - `journal`: the SQLite journal of [`batch`] (bundled SQLite).
+//! - `webhook-receiver`: the axum receiver of [`webhook`]; verifying needs no feature.
+//! - `clap`: [`DocumentKind`] as a `clap::ValueEnum`.
 
 #![deny(missing_docs)]
+#![deny(clippy::missing_errors_doc)]
+// docs.rs builds with `--cfg docsrs` on nightly: there `doc_cfg` labels every item gated by a
+// feature with that feature. Stable rustdoc never sees the attribute.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// The client progenitor generates from `openapi.yaml`, plus the two hand-written multipart
 /// operations (`upload_documents`, `upload_files`). Its docs are the spec's descriptions, and
 /// the spec does not describe every field.
-#[allow(missing_docs)]
+#[allow(missing_docs, clippy::missing_errors_doc)]
 pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
@@ -76,6 +96,8 @@ mod error;
 pub mod facts;
 mod generated_ext;
 mod job_status;
+// TODO(lead): remove once jobs.rs (being rewritten) has its `# Errors` sections.
+#[allow(clippy::missing_errors_doc)]
 mod jobs;
 mod open_enum;
 mod poll_policy;

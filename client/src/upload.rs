@@ -30,6 +30,10 @@ use crate::{
 
 /// One file to upload: from a path (streamed) or from bytes in memory.
 ///
+/// Every upload is checked before a byte is sent, by the rules in [`facts`]: a PDF, JPEG or PNG
+/// by its first bytes, not empty, at most 10 MB, and at most 50 files a request. A file from a
+/// path is opened again when its upload is retried.
+///
 /// ```
 /// let from_disk = invaro::Upload::path("statements/march.pdf");
 /// let in_memory = invaro::Upload::bytes("scan.png", vec![0x89, b'P', b'N', b'G']);
@@ -50,6 +54,11 @@ enum Source {
 
 impl Upload {
     /// A file on disk, streamed when sent.
+    ///
+    /// ```
+    /// let upload = invaro::Upload::path("statements/march.pdf");
+    /// assert_eq!(upload.file_name(), "march.pdf");
+    /// ```
     pub fn path(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
         let name = path.file_name().map_or_else(
@@ -63,6 +72,11 @@ impl Upload {
     }
 
     /// Bytes in memory, sent under `file_name`.
+    ///
+    /// ```
+    /// let upload = invaro::Upload::bytes("scan.png", b"\x89PNG\r\n\x1a\n...".to_vec());
+    /// assert_eq!(upload.file_name(), "scan.png");
+    /// ```
     pub fn bytes(file_name: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
         Self {
             name: file_name.into(),
@@ -263,12 +277,36 @@ impl crate::Client {
     /// println!("document id: {}", uploaded[0].doc_id);
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) or [`Error::Io`](crate::Error::Io) for a
+    /// file refused before anything is sent (unreadable, empty, over 10 MB, not a PDF, JPEG or PNG,
+    /// more than 50 files); otherwise the API's refusal after any retries
+    /// ([`Error::Api`](crate::Error::Api), [`Error::RateLimited`](crate::Error::RateLimited) for a
+    /// 429), no whole answer ([`Error::Transport`](crate::Error::Transport)) or an answer of
+    /// another shape ([`Error::Decode`](crate::Error::Decode)).
     pub async fn upload(&self, files: &[Upload]) -> Result<Vec<types::UploadedDocument>, Error> {
         self.upload_with_progress(files, None).await
     }
 
     /// Like [`upload`](Self::upload), telling `progress` of every chunk sent (a retried
     /// upload starts counting again).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// use std::sync::Arc;
+    /// let progress: invaro::ProgressFn = Arc::new(|p: invaro::UploadProgress| eprintln!("{p:?}"));
+    /// let uploaded = client
+    ///     .upload_with_progress(&[invaro::Upload::path("big.pdf")], Some(progress))
+    ///     .await?;
+    /// # let _ = uploaded;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`upload`](Self::upload).
     pub async fn upload_with_progress(
         &self,
         files: &[Upload],

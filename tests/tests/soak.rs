@@ -40,7 +40,7 @@ const CHILD: &str = "INVARO_SOAK_SANDBOX";
 const TEST_NAME: &str = "ten_thousand_jobs_with_five_percent_faults_complete_once_in_flat_memory";
 
 #[test]
-#[ignore = "soak: 10,000 jobs; run with --release -- --ignored (see the README)"]
+#[ignore = "soak: 10,000 jobs; run with --release -- --ignored (see docs/soak.md)"]
 fn ten_thousand_jobs_with_five_percent_faults_complete_once_in_flat_memory() {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     if std::env::var_os(CHILD).is_some() {

@@ -51,6 +51,12 @@ pub struct Journal {
 impl Journal {
     /// Opens (creating if need be) the journal at `path` and takes its lock; a journal held by
     /// another run is [`Error::JournalBusy`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::JournalBusy`] when another run holds the journal;
+    /// [`Error::Journal`](crate::Error::Journal) when the database cannot be created, opened or
+    /// migrated.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
         let lock = take_lock(&path)?;
@@ -65,6 +71,10 @@ impl Journal {
     }
 
     /// Every row of the journal at `path`, read without taking the lock (a run may hold it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Journal`](crate::Error::Journal) when the journal exists but cannot be read.
     pub fn read(path: impl AsRef<Path>) -> Result<Vec<Entry>, Error> {
         let path = path.as_ref();
         if !path.is_file() {
@@ -87,11 +97,19 @@ impl Journal {
     }
 
     /// Every row, ordered by path.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Journal`](crate::Error::Journal) when the journal cannot be read.
     pub fn entries(&self) -> Result<Vec<Entry>, Error> {
         all(&self.conn()).map_err(|e| self.failed(e))
     }
 
     /// The row of `path`, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Journal`](crate::Error::Journal) when the journal cannot be read.
     pub fn get(&self, path: &Path) -> Result<Option<Entry>, Error> {
         let db = self.conn();
         let mut query = db
@@ -105,6 +123,10 @@ impl Journal {
 
     /// Writes `entry` (inserting or replacing its row) in one synced transaction: once this
     /// returns, a crash cannot lose it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Journal`](crate::Error::Journal) when the row cannot be written.
     pub fn put(&self, entry: &Entry) -> Result<(), Error> {
         let mut db = self.conn();
         let tx = db.transaction().map_err(|e| self.failed(e))?;

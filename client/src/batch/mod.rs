@@ -53,6 +53,9 @@
 //! ```
 //!
 //! [`Error::JournalBusy`]: crate::Error::JournalBusy
+// `Journal` exists only with the `journal` feature; without it the link leads to this page.
+#![cfg_attr(feature = "journal", doc = "[`Journal`]: Journal")]
+#![cfg_attr(not(feature = "journal"), doc = "[`Journal`]: self")]
 
 mod entry;
 mod item;

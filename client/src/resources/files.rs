@@ -30,6 +30,15 @@ impl<'a> Files<'a> {
 
     /// Lists files, newest first: a builder ending in [`send`](ListFiles::send) (one page) or
     /// [`into_stream`](ListFiles::into_stream) (every page).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// use futures::TryStreamExt;
+    /// let page = client.files().list().page_size(50).send().await?; // one page
+    /// let all: Vec<_> = client.files().list().into_stream().try_collect().await?; // every page
+    /// println!("{} on the first page, {} in all", page.files.len(), all.len());
+    /// # Ok(()) }
+    /// ```
     pub fn list(&self) -> ListFiles<'a> {
         ListFiles {
             client: self.client,
@@ -39,6 +48,20 @@ impl<'a> Files<'a> {
     }
 
     /// One file's record (`GET /files/{file_id}`), with its extracted data once processed.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let record = client.files().get("file_1").await?;
+    /// println!("{}: {}", record.filename, record.status);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn get(&self, file_id: impl AsRef<str>) -> Result<types::FileRecord, Error> {
         let call = self.client.api().get_file().file_id(file_id.as_ref());
         Ok(self.client.call(call.send()).await?.data)
@@ -47,6 +70,18 @@ impl<'a> Files<'a> {
     /// Downloads a file's content into `path` and returns the bytes written. The old file at
     /// `path`, if any, is replaced only once the whole content is on disk (a temporary file in
     /// the same folder, synced, then renamed): a failed download leaves nothing half-written.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let bytes = client.files().download("file_1", "copy.pdf").await?;
+    /// println!("{bytes} bytes written");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read), and [`Error::Io`](crate::Error::Io) when `path` cannot be written
+    /// (the old file is then left as it was).
     pub async fn download(
         &self,
         file_id: impl AsRef<str>,
@@ -65,6 +100,20 @@ impl<'a> Files<'a> {
 
     /// Reads a file's content into memory (`GET /files/{file_id}/download`), whole: a body
     /// cut short is fetched again like any failed GET.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let content = client.files().read("file_1").await?;
+    /// println!("{} bytes", content.len());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn read(&self, file_id: impl AsRef<str>) -> Result<bytes::Bytes, Error> {
         let call = self.client.api().download_file().file_id(file_id.as_ref());
         let stream = self.client.call(call.send()).await?;
@@ -80,6 +129,19 @@ impl<'a> Files<'a> {
 
     /// Deletes a file (`DELETE /files/{file_id}`). Sent again after a lost attempt, a delete
     /// that finds the file already gone is a success.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// client.files().delete("file_1").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn delete(&self, file_id: impl AsRef<str>) -> Result<types::FileDeleted, Error> {
         let call = self.client.api().delete_file().file_id(file_id.as_ref());
         Ok(self.client.call(call.send()).await?.data)
@@ -88,6 +150,22 @@ impl<'a> Files<'a> {
     /// Uploads files to the Files API (`POST /files/upload`), which validates each one and
     /// answers with its id, type and validation result. Files are checked before anything is
     /// sent ([`Upload`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let result = client.files().upload(&[invaro::Upload::path("scan.png")]).await?;
+    /// println!("{result:?}");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) or [`Error::Io`](crate::Error::Io) for a
+    /// file refused before anything is sent (unreadable, empty, over 10 MB, not a PDF, JPEG or PNG,
+    /// more than 50 files); otherwise the API's refusal after any retries
+    /// ([`Error::Api`](crate::Error::Api), [`Error::RateLimited`](crate::Error::RateLimited) for a
+    /// 429), no whole answer ([`Error::Transport`](crate::Error::Transport)) or an answer of
+    /// another shape ([`Error::Decode`](crate::Error::Decode)).
     pub async fn upload(&self, files: &[Upload]) -> Result<types::FileUploadResult, Error> {
         Ok(self
             .client
@@ -99,6 +177,22 @@ impl<'a> Files<'a> {
 
 /// `client.files().list()`: options, then [`send`](Self::send) or
 /// [`into_stream`](Self::into_stream).
+///
+/// ```no_run
+/// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+/// use invaro::types::FileStatus;
+/// let page = client
+///     .files()
+///     .list()
+///     .kind(invaro::DocumentKind::Invoice)
+///     .status(FileStatus::Completed)
+///     .page(2)
+///     .page_size(50)
+///     .send()
+///     .await?;
+/// println!("{} files", page.files.len());
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 #[must_use = "a list is sent by .send() or read by .into_stream()"]
 pub struct ListFiles<'a> {
@@ -133,6 +227,13 @@ impl<'a> ListFiles<'a> {
     }
 
     /// Reads one page.
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn send(self) -> Result<types::FileList, Error> {
         self.fetch(self.paging.first()).await
     }

@@ -22,6 +22,13 @@ impl<'a> Jobs<'a> {
     }
 
     /// A job's state, whatever its kind (`GET /jobs/{job_id}`).
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn get(&self, job_id: impl AsRef<str>) -> Result<types::Job, Error> {
         let call = self
             .client

@@ -32,6 +32,19 @@ impl<'a> Schemas<'a> {
 
     /// Creates a schema named `name` for `kind` documents; `schema` is the definition, a JSON
     /// object. A builder ending in [`send`](CreateSchema::send).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let fields = serde_json::json!({ "fields": [{ "name": "po_number", "type": "string" }] });
+    /// let schema = client
+    ///     .schemas()
+    ///     .create("purchase-orders", invaro::DocumentKind::Invoice, fields)
+    ///     .description("Invoices with a PO number")
+    ///     .send()
+    ///     .await?;
+    /// println!("{} version {}", schema.id, schema.version);
+    /// # Ok(()) }
+    /// ```
     pub fn create(
         &self,
         name: impl Into<String>,
@@ -49,6 +62,21 @@ impl<'a> Schemas<'a> {
 
     /// Lists schemas: a builder ending in [`send`](ListSchemas::send) (one page) or
     /// [`into_stream`](ListSchemas::into_stream) (every page).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// use futures::TryStreamExt;
+    /// let names: Vec<String> = client
+    ///     .schemas()
+    ///     .list()
+    ///     .kind(invaro::DocumentKind::Invoice)
+    ///     .into_stream()
+    ///     .map_ok(|schema| schema.name)
+    ///     .try_collect()
+    ///     .await?;
+    /// println!("{names:?}");
+    /// # Ok(()) }
+    /// ```
     pub fn list(&self) -> ListSchemas<'a> {
         ListSchemas {
             client: self.client,
@@ -57,6 +85,20 @@ impl<'a> Schemas<'a> {
     }
 
     /// One schema (`GET /schemas/{schema_id}`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let schema = client.schemas().get("schema_1").await?;
+    /// println!("{}: {}", schema.name, schema.schema_string);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn get(&self, schema_id: impl AsRef<str>) -> Result<types::Schema, Error> {
         let call = self.client.api().get_schema().schema_id(schema_id.as_ref());
         Ok(self.client.call(call.send()).await?.data)
@@ -64,6 +106,14 @@ impl<'a> Schemas<'a> {
 
     /// Replaces a schema's definition (its version goes up by one): a builder ending in
     /// [`send`](UpdateSchema::send).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let fields = serde_json::json!({ "fields": [{ "name": "po_number", "type": "string" }] });
+    /// let schema = client.schemas().update("schema_1", fields).send().await?;
+    /// println!("now version {}", schema.version);
+    /// # Ok(()) }
+    /// ```
     pub fn update(
         &self,
         schema_id: impl Into<String>,
@@ -119,6 +169,13 @@ impl CreateSchema<'_> {
     }
 
     /// Creates the schema.
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn send(self) -> Result<types::Schema, Error> {
         let name = types::CreateSchemaRequestName::try_from(self.name.as_str())
             .map_err(|e| Error::invalid("schema name", e.to_string()))?;
@@ -151,6 +208,13 @@ impl UpdateSchema<'_> {
     }
 
     /// Updates the schema and returns it as it now is.
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn send(self) -> Result<types::Schema, Error> {
         let request = types::UpdateSchemaRequest {
             description: self.description,
@@ -195,6 +259,13 @@ impl<'a> ListSchemas<'a> {
     }
 
     /// Reads one page.
+    ///
+    /// # Errors
+    ///
+    /// the API's refusal after any retries ([`Error::Api`](crate::Error::Api),
+    /// [`Error::RateLimited`](crate::Error::RateLimited) for a 429), no whole answer
+    /// ([`Error::Transport`](crate::Error::Transport)) or an answer of another shape
+    /// ([`Error::Decode`](crate::Error::Decode)).
     pub async fn send(self) -> Result<types::SchemaList, Error> {
         self.fetch(self.paging.first()).await
     }

@@ -43,6 +43,14 @@ impl Amount {
     }
 
     /// The amount as a float. For money arithmetic prefer [`minor_units`](Self::minor_units).
+    ///
+    /// ```
+    /// assert_eq!(invaro::Amount::from("1,234.5").value(), Ok(1234.5));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`AmountError`] when the text is not a number, or too large for a finite `f64`.
     pub fn value(&self) -> Result<f64, AmountError> {
         let parsed = Parsed::read(&self.raw).map_err(|reason| self.error(reason))?;
         let mut plain = String::with_capacity(self.raw.len() + 8);
@@ -77,6 +85,11 @@ impl Amount {
     /// assert!(Amount::from("0.125").minor_units().is_err());
     /// # Ok::<(), invaro::AmountError>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`AmountError`] when the text is not a number, has non-zero digits past the second decimal
+    /// place, or does not fit an `i64` in hundredths.
     pub fn minor_units(&self) -> Result<i64, AmountError> {
         let parsed = Parsed::read(&self.raw).map_err(|reason| self.error(reason))?;
         parsed.minor_units().map_err(|reason| self.error(reason))

@@ -6,6 +6,19 @@ use serde_json::{Map, Value};
 use super::Amount;
 
 /// The result of an invoice parse job.
+///
+/// ```
+/// let json = serde_json::json!({
+///     "buyer_details": { "name": "Sundaram Textiles", "GSTIN": "07TWARM2443E1ZK" },
+///     "tax_calculation": { "IGST_amount": "1,234.50", "CGST_amount": "0" }
+/// });
+/// let invoice: invaro::InvoiceResult = serde_json::from_value(json).unwrap();
+/// let buyer = invoice.buyer_details.as_ref().unwrap();
+/// assert_eq!(buyer.gstin.as_deref(), Some("07TWARM2443E1ZK"));
+/// let tax = invoice.tax_calculation.unwrap();
+/// assert_eq!(tax.igst_amount.unwrap().minor_units(), Ok(123_450));
+/// assert!(tax.extra.contains_key("CGST_amount")); // kept as sent
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 #[non_exhaustive]

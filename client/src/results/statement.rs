@@ -7,6 +7,17 @@ use serde_json::{Map, Value};
 use super::Amount;
 
 /// The result of a bank statement parse job.
+///
+/// ```
+/// let json = serde_json::json!({
+///     "account_no": "50100012345678",
+///     "transactions": [{ "date": "31-01-25", "amount": "1,500.00", "type": "credit" }]
+/// });
+/// let statement: invaro::StatementResult = serde_json::from_value(json).unwrap();
+/// let line = &statement.transactions[0];
+/// assert_eq!(line.parsed_date(), chrono::NaiveDate::from_ymd_opt(2025, 1, 31));
+/// assert_eq!(line.amount.as_ref().unwrap().minor_units(), Ok(150_000));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 #[non_exhaustive]

@@ -26,7 +26,15 @@ use tokio::{sync::Notify, time::Instant};
 /// with a distant `X-RateLimit-Reset`): the API's window is one minute.
 pub const MAX_SERVER_WINDOW: Duration = Duration::from_secs(60);
 
-/// How many requests a client may send per window.
+/// How many requests a client may send per window; default [`RateLimit::default`], the API's 60
+/// a minute.
+///
+/// Every clone of a [`Client`](crate::Client) and every wait draws from the one limit. A request
+/// goes only when the `limit`-th request before it finished a whole window ago, so the server
+/// never sees more than `limit` in a window however late a busy machine sends them. The API's
+/// `X-RateLimit-Remaining` and `X-RateLimit-Reset` can lower what is left, but no reset holds
+/// requests longer than [`MAX_SERVER_WINDOW`]. Each file of an upload and each document of a
+/// batch counts as one request.
 ///
 /// ```
 /// use std::time::Duration;

@@ -17,6 +17,17 @@
 //! assert_eq!(event.job_id, "job_1");
 //! # Ok::<(), invaro::webhook::WebhookError>(())
 //! ```
+//!
+//! `Verifier::with_secrets` accepts several secrets while one is being rotated out.
+//!
+//! Receiving deliveries takes the feature `webhook-receiver` (off by default): a `Receiver`
+//! answers 204 to a genuine delivery, 401 to a missing or wrong signature and 400 to a signed
+//! body that is no event, and tells the clients built with
+//! `ClientBuilder::webhooks(&receiver, callback_url)`. Those send `callback_url` with every job
+//! start; a verified `job.completed` or `job.failed` ends the matching waits at once (after one
+//! status check for the full record), and polling slows to the poll policy's safety net, which
+//! still catches a lost delivery. Mount `receiver.service()` in your own axum or tower server, or
+//! run the small standalone `Listener`.
 
 use std::fmt;
 
@@ -83,15 +94,34 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// A verifier for one secret. Fails with [`WebhookError::EmptySecret`] if it is empty.
+    /// A verifier for one secret.
+    ///
+    /// ```
+    /// let verifier = invaro::webhook::Verifier::new("whsec_current")?;
+    /// assert!(invaro::webhook::Verifier::new("").is_err());
+    /// # let _ = verifier; Ok::<(), invaro::webhook::WebhookError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::EmptySecret`] when `secret` is empty.
     pub fn new(secret: impl AsRef<[u8]>) -> Result<Self, WebhookError> {
         Self::with_secrets([secret])
     }
 
-    /// A verifier for several secrets, the current one first.
+    /// A verifier for several secrets, the current one first, for while one is rotated out.
+    /// An empty secret would let anyone sign deliveries, so none may be empty.
     ///
-    /// Fails with [`WebhookError::EmptySecret`] if there are none or one of them is empty: an empty
-    /// secret would let anyone sign deliveries.
+    /// ```
+    /// let verifier = invaro::webhook::Verifier::with_secrets(["whsec_new", "whsec_old"])?;
+    /// let body = br#"{"event":"job.completed","job_id":"job_1"}"#;
+    /// assert!(verifier.verify(body, &invaro::webhook::sign("whsec_old", body)).is_ok());
+    /// # Ok::<(), invaro::webhook::WebhookError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::EmptySecret`] when there is no secret, or one is empty.
     pub fn with_secrets<S: AsRef<[u8]>>(
         secrets: impl IntoIterator<Item = S>,
     ) -> Result<Self, WebhookError> {
@@ -112,6 +142,12 @@ impl Verifier {
     /// then decodes the body into a [`WebhookEvent`].
     ///
     /// `raw_body` must be the bytes as received: re-serialized JSON will not match.
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::MissingSignature`], [`WebhookError::MalformedSignature`] or
+    /// [`WebhookError::SignatureMismatch`] when the signature does not vouch for the body;
+    /// [`WebhookError::Decode`] when a genuine body is not an event.
     pub fn verify(
         &self,
         raw_body: &[u8],
@@ -136,6 +172,11 @@ impl Verifier {
     /// assert!(verifier.verify_headers(&headers, body).is_ok());
     /// # Ok::<(), WebhookError>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`verify`](Self::verify); a header that is not visible ASCII is
+    /// [`WebhookError::MalformedSignature`].
     pub fn verify_headers(
         &self,
         headers: &reqwest::header::HeaderMap,
@@ -155,6 +196,11 @@ impl Verifier {
     /// Checks the signature only, for callers that decode the body themselves.
     ///
     /// The header may have surrounding whitespace, and its hex digits may be in either case.
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::MissingSignature`], [`WebhookError::MalformedSignature`] or
+    /// [`WebhookError::SignatureMismatch`].
     pub fn verify_signature(
         &self,
         raw_body: &[u8],
@@ -301,6 +347,10 @@ pub struct WebhookEvent {
 
 impl WebhookEvent {
     /// Decodes a body without checking its signature (use [`Verifier::verify`] for deliveries).
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::Decode`] when the body is not an event.
     pub fn from_slice(body: &[u8]) -> Result<Self, WebhookError> {
         serde_json::from_slice(body).map_err(|e| WebhookError::Decode {
             message: e.to_string(),

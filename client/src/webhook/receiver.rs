@@ -78,11 +78,28 @@ impl Receiver {
     }
 
     /// Verified events as they arrive, for code that wants them beside the waits.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use invaro::webhook::{Receiver, Verifier};
+    /// let receiver = Receiver::new(Verifier::new("whsec_current")?);
+    /// let mut events = receiver.subscribe();
+    /// tokio::spawn(async move {
+    ///     while let Ok(event) = events.recv().await {
+    ///         println!("{} {}", event.job_id, event.event);
+    ///     }
+    /// });
+    /// # Ok(()) }
+    /// ```
     pub fn subscribe(&self) -> broadcast::Receiver<WebhookEvent> {
         self.shared.events.subscribe()
     }
 
     /// Checks one delivery and, if genuine, hands its event on. For servers other than axum.
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify`]: the delivery is not genuine, or not an event.
     pub fn receive(
         &self,
         headers: &HeaderMap,
@@ -162,6 +179,10 @@ pub struct Listener {
 
 impl Listener {
     /// Listens on `addr` (port 0 picks a free one).
+    ///
+    /// # Errors
+    ///
+    /// The system's error when `addr` cannot be bound.
     pub async fn bind(
         addr: impl tokio::net::ToSocketAddrs,
         receiver: Receiver,

@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: what the SDK costs next to what a user would otherwise write, measured
 //! side by side in one run on one machine, printed as a Markdown table and written as JSON to
-//! `target/bench/report.json`.
+//! `target/bench/report.json`; a full run (neither `--only` nor `--quick`) also rewrites the
+//! table in `docs/benchmarks.md`.
 //!
 //! Sections: per-request overhead (`requests`), upload memory (`upload`), decoding a large
 //! result (`decode`), polling economy under the rate limit against a schedule that knows every
@@ -219,5 +220,11 @@ fn measure(args: &Args) -> Result<(), String> {
     };
     report.write_json(&path)?;
     eprintln!("bench: figures written to {}", path.display());
+    // Only a full run's figures replace the published ones.
+    if args.only.is_none() && !args.quick {
+        let page = project_root()?.join("docs/benchmarks.md");
+        report.write_into_page(&page)?;
+        eprintln!("bench: table written into {}", page.display());
+    }
     Ok(())
 }

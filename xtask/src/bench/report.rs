@@ -1,4 +1,5 @@
-//! The bench's figures: a Markdown table for people and the same figures as JSON for tools.
+//! The bench's figures: a Markdown table for people (printed, and written into
+//! `docs/benchmarks.md` between two marker comments) and the same figures as JSON for tools.
 
 use std::{fmt::Write as _, path::Path};
 
@@ -105,6 +106,51 @@ impl Report {
     }
 }
 
+/// The comment that opens the bench's table in `docs/benchmarks.md` (its line may go on).
+pub const TABLE_START: &str = "<!-- bench-table:start";
+/// The comment that closes it.
+pub const TABLE_END: &str = "<!-- bench-table:end -->";
+
+/// `page` with the lines between its two table markers replaced by `table`; the marker lines
+/// and everything around them are kept. Fails, naming the rule, unless each marker starts a
+/// line exactly once and the start comes first.
+pub fn splice(page: &str, table: &str) -> Result<String, String> {
+    let line_at = |marker: &str| -> Result<usize, String> {
+        let starts: Vec<usize> = page
+            .match_indices(marker)
+            .map(|(at, _)| at)
+            .filter(|&at| at == 0 || page.as_bytes()[at - 1] == b'\n')
+            .collect();
+        match starts[..] {
+            [at] => Ok(at),
+            _ => Err(format!(
+                "needs `{marker}` at the start of exactly one line (found {})",
+                starts.len()
+            )),
+        }
+    };
+    let (start, end) = (line_at(TABLE_START)?, line_at(TABLE_END)?);
+    let body = page[start..]
+        .find('\n')
+        .map(|n| start + n + 1)
+        .filter(|&body| body <= end)
+        .ok_or_else(|| format!("`{TABLE_START}` must come on a line before `{TABLE_END}`"))?;
+    let table = table.trim_matches('\n');
+    Ok(format!("{}{table}\n{}", &page[..body], &page[end..]))
+}
+
+impl Report {
+    /// Rewrites the table in the page at `path` (see [`splice`]), leaving the prose as it was.
+    pub fn write_into_page(&self, path: &Path) -> Result<(), String> {
+        let page = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot be read: {e}", path.display()))?;
+        let page =
+            splice(&page, &self.markdown()).map_err(|e| format!("{}: {e}", path.display()))?;
+        crate::files::write_atomic(path, page.as_bytes())
+            .map_err(|e| format!("{}: cannot be written: {e}", path.display()))
+    }
+}
+
 /// A value with its unit, with as many decimals as its size deserves.
 fn number(value: f64, unit: &str) -> String {
     let digits = match value.abs() {
@@ -157,6 +203,33 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
         assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn the_table_is_replaced_between_its_markers_and_the_prose_kept() {
+        let page = "# Benchmarks\n\nProse before.\n\n<!-- bench-table:start: by the bench -->\n\
+                    | old | table |\n\nMachine: old.\n<!-- bench-table:end -->\n\nProse after.\n";
+        let new = splice(page, "| new | table |\n\nMachine: new.\n").expect("spliced");
+        assert_eq!(
+            new,
+            "# Benchmarks\n\nProse before.\n\n<!-- bench-table:start: by the bench -->\n\
+             | new | table |\n\nMachine: new.\n<!-- bench-table:end -->\n\nProse after.\n"
+        );
+        assert_eq!(
+            splice(&new, "| new | table |\n\nMachine: new.").unwrap(),
+            new
+        );
+    }
+
+    #[test]
+    fn a_page_without_its_markers_is_refused() {
+        let missing = splice("no markers\n", "| t |").unwrap_err();
+        assert!(missing.contains("bench-table:start"), "{missing}");
+        let twice =
+            "<!-- bench-table:start -->\n<!-- bench-table:end -->\n<!-- bench-table:end -->\n";
+        assert!(splice(twice, "| t |").unwrap_err().contains("found 2"));
+        let reversed = "<!-- bench-table:end -->\n<!-- bench-table:start -->\n";
+        assert!(splice(reversed, "| t |").unwrap_err().contains("before"));
     }
 
     #[test]
