@@ -96,8 +96,6 @@ mod error;
 pub mod facts;
 mod generated_ext;
 mod job_status;
-// TODO(lead): remove once jobs.rs (being rewritten) has its `# Errors` sections.
-#[allow(clippy::missing_errors_doc)]
 mod jobs;
 mod open_enum;
 mod poll_policy;
