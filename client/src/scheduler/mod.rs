@@ -12,7 +12,7 @@
 mod chance;
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -270,7 +270,7 @@ impl Board {
     /// The wait to hand the next check to, or when to look again.
     fn pick(&self, now: Instant) -> Pick {
         let paced_from = self.next_slot.unwrap_or(now);
-        let busy: Vec<(DocumentKind, &str)> = (self.waits.values())
+        let busy: HashSet<(DocumentKind, &str)> = (self.waits.values())
             .filter(|e| e.checking || e.grant.is_some())
             .map(|e| (e.kind, e.job_id.as_str()))
             .collect();
