@@ -57,6 +57,18 @@ pub struct Cli {
     )]
     pub rate_limit: Option<u32>,
 
+    /// The window --rate-limit counts in, such as 1s (for tests against a sandbox started with a
+    /// compressed window; default 1m) [env: INVARO_RATE_WINDOW].
+    #[arg(
+        long,
+        value_name = "DURATION",
+        global = true,
+        hide = true,
+        env = "INVARO_RATE_WINDOW",
+        value_parser = request_timeout
+    )]
+    pub rate_window: Option<Duration>,
+
     /// Milliseconds between job status checks (for tests; default grows from 1 s to 10 s).
     #[arg(
         long,

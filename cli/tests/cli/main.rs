@@ -1,6 +1,8 @@
 //! The `invaro` binary, run as a user would, against an in-process sandbox.
 
+mod budget;
 mod commands;
+mod counting;
 mod errors;
 #[cfg(unix)]
 mod interrupts;

@@ -72,12 +72,13 @@ impl RateLimit {
 /// than `limit` requests within a window, however late a busy machine sends them.
 #[derive(Clone, Debug)]
 pub(crate) struct Limiter {
-    inner: Option<Arc<LimiterState>>,
+    inner: Arc<LimiterState>,
 }
 
 /// What every clone of a [`Limiter`] and its permits share.
 #[derive(Debug)]
 struct LimiterState {
+    /// `usize::MAX` when unlimited: then only holds and the server's word make callers wait.
     limit: usize,
     window: Duration,
     state: Mutex<State>,
@@ -100,6 +101,8 @@ struct State {
     next_id: u64,
     /// What the server last said about its current window.
     server: Option<ServerWindow>,
+    /// No request goes before this: a 429 asked the whole client to wait.
+    held_until: Option<Instant>,
 }
 
 /// One request let through: `None` while it is in flight, then when it finished.
@@ -150,37 +153,44 @@ impl Drop for Permit {
 
 impl Limiter {
     pub(crate) fn new(config: RateLimit) -> Self {
-        let inner = config.limit.map(|(limit, window)| {
-            Arc::new(LimiterState {
-                limit: limit as usize,
-                window,
-                state: Mutex::new(State::default()),
-                queue: tokio::sync::Mutex::new(()),
-                finished: Notify::new(),
-                urgent: AtomicUsize::new(0),
-                urgent_arrived: Notify::new(),
-                calm: Notify::new(),
-            })
+        let (limit, window) = config
+            .limit
+            .map_or((usize::MAX, Duration::ZERO), |(limit, window)| {
+                (limit as usize, window)
+            });
+        let inner = Arc::new(LimiterState {
+            limit,
+            window,
+            state: Mutex::new(State::default()),
+            queue: tokio::sync::Mutex::new(()),
+            finished: Notify::new(),
+            urgent: AtomicUsize::new(0),
+            urgent_arrived: Notify::new(),
+            calm: Notify::new(),
         });
         Self { inner }
     }
 
     /// The limit and its window, unless unlimited (the scheduler paces checks by them).
     pub(crate) fn rate(&self) -> Option<(usize, Duration)> {
-        self.inner
-            .as_ref()
-            .map(|shared| (shared.limit, shared.window))
+        (self.inner.limit != usize::MAX).then_some((self.inner.limit, self.inner.window))
+    }
+
+    /// Holds every caller of this limiter (and its clones) for `wait` from now: the server
+    /// refused a call with 429 and said (or we chose) how long to stay away. A longer hold
+    /// already in place stays.
+    pub(crate) fn hold(&self, wait: Duration) {
+        let Some(until) = Instant::now().checked_add(wait) else {
+            return;
+        };
+        let mut state = self.inner.lock();
+        state.held_until = Some(state.held_until.map_or(until, |held| held.max(until)));
     }
 
     /// Waits until a request that counts as `cost` requests may be sent; hold the permit until
     /// its answer has arrived.
     pub(crate) async fn acquire(&self, cost: u32) -> Permit {
-        let Some(shared) = &self.inner else {
-            return Permit {
-                shared: None,
-                ids: 0..0,
-            };
-        };
+        let shared = &self.inner;
         // A request dearer than the whole limit could never fit a server window either: it is
         // let through once the window is entirely free.
         let cost = (cost as usize).clamp(1, shared.limit);
@@ -206,12 +216,7 @@ impl Limiter {
     /// Waits for a permit that no ordinary caller wants: whenever one waits, this steps aside
     /// until it has been served.
     pub(crate) async fn acquire_spare(&self) -> Permit {
-        let Some(shared) = &self.inner else {
-            return Permit {
-                shared: None,
-                ids: 0..0,
-            };
-        };
+        let shared = &self.inner;
         loop {
             let calm = shared.calm.notified();
             if shared.urgent.load(Ordering::SeqCst) > 0 {
@@ -250,7 +255,11 @@ impl Limiter {
     /// Learns from a response's rate-limit headers: never send more than the API says are
     /// left before its window resets (other processes may share the key).
     pub(crate) fn observe(&self, headers: &HeaderMap) {
-        let Some(shared) = &self.inner else { return };
+        let shared = &self.inner;
+        if shared.limit == usize::MAX {
+            // Unlimited: only 429s (through `hold`) slow the client down.
+            return;
+        }
         use crate::transport::retry::{RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
         let number = |name| {
             crate::transport::retry::header(headers, name).and_then(|v| v.parse::<u64>().ok())
@@ -258,6 +267,14 @@ impl Limiter {
         if let (Some(remaining), Some(reset)) =
             (number(&RATE_LIMIT_REMAINING), number(&RATE_LIMIT_RESET))
         {
+            let until = crate::transport::retry::until_reset(headers, reset);
+            if until > MAX_SERVER_WINDOW {
+                tracing::warn!(
+                    ?until,
+                    cap = ?MAX_SERVER_WINDOW,
+                    "the API's X-RateLimit-Reset lies beyond its one-minute window; holding for the cap"
+                );
+            }
             let mut state = shared.lock();
             // Responses to concurrent calls arrive in any order: within one server window the
             // lowest count is the latest.
@@ -268,8 +285,7 @@ impl Limiter {
             state.server = Some(ServerWindow {
                 left,
                 reset,
-                resets_at: Instant::now()
-                    + crate::transport::retry::until_unix(reset).min(MAX_SERVER_WINDOW),
+                resets_at: Instant::now() + until.min(MAX_SERVER_WINDOW),
             });
         }
     }
@@ -327,6 +343,11 @@ enum Take {
 impl State {
     /// Takes a permit at `now`, or says what to wait for.
     fn take(&mut self, limit: usize, window: Duration, now: Instant) -> Take {
+        match self.held_until {
+            Some(until) if now < until => return Take::WaitUntil(until),
+            Some(_) => self.held_until = None,
+            None => {}
+        }
         while self
             .recent
             .front()
@@ -348,6 +369,10 @@ impl State {
             _ => self.server = None,
         }
         self.next_id += 1;
+        if limit == usize::MAX {
+            // Unlimited: nothing to count.
+            return Take::Granted(self.next_id);
+        }
         self.recent.push_back(Slot {
             id: self.next_id,
             finished: None,
@@ -496,6 +521,23 @@ mod tests {
         limiter.acquire_spare().await.release_unused();
         drop(limiter.acquire(1).await);
         assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_stops_every_caller_until_it_ends_limited_or_not() {
+        for config in [RateLimit::new(100, SECOND), RateLimit::unlimited()] {
+            let limiter = Limiter::new(config);
+            let start = Instant::now();
+            limiter.hold(5 * SECOND);
+            limiter.hold(SECOND);
+            let spare = limiter.clone();
+            let spare = tokio::spawn(async move { drop(spare.acquire_spare().await) });
+            drop(limiter.acquire(1).await);
+            assert_eq!(start.elapsed(), 5 * SECOND, "the longer hold stays");
+            spare.await.unwrap();
+            drop(limiter.acquire(1).await);
+            assert_eq!(start.elapsed(), 5 * SECOND, "and then ends");
+        }
     }
 
     #[tokio::test]
