@@ -57,6 +57,17 @@ pub struct Cli {
     )]
     pub rate_limit: Option<u32>,
 
+    /// Share the rate budget with every invaro process on the same key through this Redis, such
+    /// as redis://:PASSWORD@HOST:6379 (the password is never printed) [env: INVARO_REDIS_URL].
+    #[arg(
+        long = "redis",
+        value_name = "URL",
+        global = true,
+        env = "INVARO_REDIS_URL",
+        hide_env_values = true
+    )]
+    pub redis: Option<String>,
+
     /// The window --rate-limit counts in, such as 1s (for tests against a sandbox started with a
     /// compressed window; default 1m) [env: INVARO_RATE_WINDOW].
     #[arg(

@@ -27,6 +27,9 @@ pub struct Connection {
     pub rate_limit: Option<u32>,
     /// The window `rate_limit` counts in (hidden `--rate-window`, for tests); default a minute.
     pub rate_window: Option<Duration>,
+    /// `--redis`, else `INVARO_REDIS_URL`: the budget shared with other processes (its
+    /// password redacted in `Debug`).
+    pub shared_limit: Option<invaro::SharedLimit>,
 }
 
 /// The shared state of one command.
@@ -76,6 +79,9 @@ impl Ctx {
             let limit = self.connection.rate_limit.unwrap_or(60);
             let window = window.unwrap_or(Duration::from_secs(60));
             builder = builder.rate_limit(RateLimit::new(limit, window));
+        }
+        if let Some(shared) = &self.connection.shared_limit {
+            builder = builder.shared_limit(shared.clone());
         }
         Ok(builder)
     }

@@ -70,6 +70,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             poll_ms: cli.poll_ms,
             rate_limit: cli.rate_limit,
             rate_window: cli.rate_window,
+            shared_limit: cli.redis.map(invaro::SharedLimit::redis),
         },
         out: Output::new(cli.json),
         progress: Progress::new(),

@@ -12,7 +12,7 @@ use crate::counting::Counting;
 use crate::support::std_cmd_at;
 
 /// Files per process.
-const FILES: usize = 8;
+pub const FILES: usize = 8;
 
 /// A folder of `FILES` small PDFs named after `process`.
 fn folder(process: usize) -> tempfile::TempDir {

@@ -9,7 +9,11 @@ mod interrupts;
 #[cfg(unix)]
 mod journal;
 mod outputs;
+#[cfg(unix)]
+mod redis_server;
 mod scripted;
+#[cfg(unix)]
+mod shared;
 mod support;
 #[cfg(unix)]
 mod terminal;

@@ -25,12 +25,16 @@ pub(crate) mod exact_numbers;
 pub(crate) mod hooks;
 pub(crate) mod rate_limit;
 pub(crate) mod retry;
+#[cfg(feature = "redis")]
+pub(crate) mod shared_limit;
 
 use rate_limit::Limiter;
 use retry::Delivery;
 
 pub use rate_limit::{MAX_SERVER_WINDOW, RateLimit};
 pub use retry::RetryPolicy;
+#[cfg(feature = "redis")]
+pub use shared_limit::SharedLimit;
 
 /// The largest response body read: a downloaded document is at most [`MAX_FILE_BYTES`], and
 /// no JSON answer of the API comes near this.
@@ -99,7 +103,7 @@ impl Transport {
             authorization,
             user_agent,
             retry: config.retry.clone(),
-            limiter: Limiter::new(config.rate_limit),
+            limiter: limiter(config)?,
             read_timeout: config.read_timeout,
             uploads,
         })))
@@ -278,6 +282,23 @@ impl Transport {
         }
         Ok(response)
     }
+}
+
+/// The client's rate limiter: its own, and the budget it shares, if configured.
+fn limiter(config: &Config) -> Result<Limiter, Error> {
+    let limiter = Limiter::new(config.rate_limit);
+    #[cfg(feature = "redis")]
+    if let Some(shared) = &config.shared_limit {
+        let gate = shared.gate(
+            config.rate_limit,
+            config.api_key.expose_secret(),
+            &config.base_url,
+        )?;
+        if let Some(gate) = gate {
+            return Ok(limiter.with_gate(gate));
+        }
+    }
+    Ok(limiter)
 }
 
 /// Marks a response to a repeated request that says an earlier attempt already did the work

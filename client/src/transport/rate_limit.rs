@@ -12,6 +12,7 @@
 use std::{
     collections::VecDeque,
     ops::Range,
+    pin::Pin,
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -62,6 +63,11 @@ impl RateLimit {
     pub fn unlimited() -> Self {
         Self { limit: None }
     }
+
+    /// The limit and its window, unless unlimited.
+    pub(crate) fn get(self) -> Option<(u32, Duration)> {
+        self.limit
+    }
 }
 
 /// The shared limiter: cheap to clone, every clone draws from the same window.
@@ -73,6 +79,25 @@ impl RateLimit {
 #[derive(Clone, Debug)]
 pub(crate) struct Limiter {
     inner: Arc<LimiterState>,
+    /// A budget shared beyond this process, asked once this limiter lets a request go.
+    gate: Option<Arc<dyn Gate>>,
+}
+
+/// A rate budget beyond this process (the shared limiter of feature `redis`): asked after the
+/// local limiter let a request go, right before it is sent, so the local limiter keeps the
+/// order of callers and the spare budget, and the gate the budget of every process on the key.
+pub(crate) trait Gate: Send + Sync + std::fmt::Debug {
+    /// Waits until `cost` requests may be sent. What it returns lives in the permit: dropped
+    /// when the answer is in, or given back unused.
+    fn admit(&self, cost: u32) -> Pin<Box<dyn Future<Output = Box<dyn Admission>> + Send + '_>>;
+    /// Holds every process sharing the budget for `wait` (the API said so).
+    fn hold(&self, wait: Duration);
+}
+
+/// A gate's share of a permit. Dropping it says the request's answer is in.
+pub(crate) trait Admission: Send + std::fmt::Debug {
+    /// The request was never sent: its share goes back.
+    fn unused(self: Box<Self>);
 }
 
 /// What every clone of a [`Limiter`] and its permits share.
@@ -131,6 +156,8 @@ pub(crate) struct Permit {
     shared: Option<Arc<LimiterState>>,
     /// Its slots: consecutive, because only the caller holding the queue takes slots.
     ids: Range<u64>,
+    /// The gate's share, when there is a gate.
+    admission: Option<Box<dyn Admission>>,
 }
 
 impl Drop for Permit {
@@ -168,7 +195,21 @@ impl Limiter {
             urgent_arrived: Notify::new(),
             calm: Notify::new(),
         });
-        Self { inner }
+        Self { inner, gate: None }
+    }
+
+    /// The same limiter, with `gate` asked after it for every request.
+    pub(crate) fn with_gate(mut self, gate: Arc<dyn Gate>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// `permit`, once the gate (if any) has let it go too.
+    async fn admitted(&self, mut permit: Permit, cost: u32) -> Permit {
+        if let Some(gate) = &self.gate {
+            permit.admission = Some(gate.admit(cost).await);
+        }
+        permit
     }
 
     /// The limit and its window, unless unlimited (the scheduler paces checks by them).
@@ -180,6 +221,9 @@ impl Limiter {
     /// refused a call with 429 and said (or we chose) how long to stay away. A longer hold
     /// already in place stays.
     pub(crate) fn hold(&self, wait: Duration) {
+        if let Some(gate) = &self.gate {
+            gate.hold(wait);
+        }
         let Some(until) = Instant::now().checked_add(wait) else {
             return;
         };
@@ -190,6 +234,12 @@ impl Limiter {
     /// Waits until a request that counts as `cost` requests may be sent; hold the permit until
     /// its answer has arrived.
     pub(crate) async fn acquire(&self, cost: u32) -> Permit {
+        let permit = self.acquire_local(cost).await;
+        self.admitted(permit, cost).await
+    }
+
+    /// [`acquire`](Self::acquire) from this process's budget alone.
+    async fn acquire_local(&self, cost: u32) -> Permit {
         let shared = &self.inner;
         // A request dearer than the whole limit could never fit a server window either: it is
         // let through once the window is entirely free.
@@ -199,6 +249,7 @@ impl Limiter {
         let mut permit = Permit {
             shared: Some(shared.clone()),
             ids: 0..0,
+            admission: None,
         };
         while (permit.ids.end - permit.ids.start) < cost as u64 {
             let now = Instant::now();
@@ -216,6 +267,12 @@ impl Limiter {
     /// Waits for a permit that no ordinary caller wants: whenever one waits, this steps aside
     /// until it has been served.
     pub(crate) async fn acquire_spare(&self) -> Permit {
+        let permit = self.acquire_spare_local().await;
+        self.admitted(permit, 1).await
+    }
+
+    /// [`acquire_spare`](Self::acquire_spare) from this process's budget alone.
+    async fn acquire_spare_local(&self) -> Permit {
         let shared = &self.inner;
         loop {
             let calm = shared.calm.notified();
@@ -236,6 +293,7 @@ impl Limiter {
                         return Permit {
                             shared: Some(shared.clone()),
                             ids: id..id + 1,
+                            admission: None,
                         };
                     }
                     Take::WaitUntil(until) => tokio::select! {
@@ -275,6 +333,12 @@ impl Limiter {
                     "the API's X-RateLimit-Reset lies beyond its one-minute window; holding for the cap"
                 );
             }
+            if remaining == 0
+                && let Some(gate) = &self.gate
+            {
+                // None left for anyone on the key: every process sharing it waits.
+                gate.hold(until.min(MAX_SERVER_WINDOW));
+            }
             let mut state = shared.lock();
             // Responses to concurrent calls arrive in any order: within one server window the
             // lowest count is the latest.
@@ -313,6 +377,9 @@ impl Drop for Urgent<'_> {
 impl Permit {
     /// Gives the permit back without having sent anything: its slots are free at once.
     pub(crate) fn release_unused(mut self) {
+        if let Some(admission) = self.admission.take() {
+            admission.unused();
+        }
         let Some(shared) = self.shared.take() else {
             return;
         };
