@@ -309,7 +309,7 @@ impl Shared {
                 }
                 return Some(answer);
             }
-            Ok(Err(e)) => format!("{} error", e.category()),
+            Ok(Err(e)) => format!("Redis call failed: {}", e.category()),
             Err(_) => format!("no answer within {:?}", self.timeout),
         };
         *self.resting_until.lock().unwrap_or_else(|p| p.into_inner()) =
