@@ -19,14 +19,14 @@ fn folder(process: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary folder");
     for n in 0..FILES {
         let path = dir.path().join(format!("p{process}_f{n}.pdf"));
-        std::fs::write(path, b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF\n").expect("writable");
+        std::fs::write(path, invaro_sandbox::samples::INVOICE_PDF).expect("writable");
     }
     dir
 }
 
 /// Starts `invaro batch` on `dir` with `extra` global options; its stdout is piped.
-pub fn batch(server: &Counting, dir: &std::path::Path, extra: &[&str]) -> Child {
-    std_cmd_at(server.url())
+pub fn batch(url: &str, dir: &std::path::Path, extra: &[&str]) -> Child {
+    std_cmd_at(url)
         .args(extra)
         .args(["--json", "batch", "--kind", "invoice", "--concurrency", "8"])
         .arg(dir)
@@ -51,12 +51,9 @@ pub fn statuses(child: Child) -> Vec<String> {
 }
 
 /// Runs `processes` batches at once, each with `extra` options, and returns every status.
-pub fn run_together(server: &Counting, processes: usize, extra: &[&str]) -> Vec<String> {
+pub fn run_together(url: &str, processes: usize, extra: &[&str]) -> Vec<String> {
     let dirs: Vec<_> = (0..processes).map(folder).collect();
-    let children: Vec<_> = dirs
-        .iter()
-        .map(|d| batch(server, d.path(), extra))
-        .collect();
+    let children: Vec<_> = dirs.iter().map(|d| batch(url, d.path(), extra)).collect();
     children.into_iter().flat_map(statuses).collect()
 }
 
@@ -66,7 +63,7 @@ fn four_processes_with_separate_limiters_meet_429s_and_still_finish_everything()
     let server = Counting::start(10, window);
     // Each process believes it has the whole budget: together they ask for four times it.
     let options = ["--rate-limit", "10", "--rate-window", "1s"];
-    let statuses = run_together(&server, 4, &options);
+    let statuses = run_together(server.url(), 4, &options);
     assert_eq!(statuses.len(), 4 * FILES);
     assert!(
         statuses.iter().all(|s| s == "done"),
@@ -85,7 +82,7 @@ fn a_batch_waits_out_a_long_run_of_429s_instead_of_failing() {
     // More refusals in a row than the retry policy has attempts, each asking for a second.
     server.refuse_next(5, 1);
     let dir = folder(0);
-    let statuses = statuses(batch(&server, dir.path(), &[]));
+    let statuses = statuses(batch(server.url(), dir.path(), &[]));
     assert_eq!(statuses, vec!["done"; FILES]);
     assert_eq!(server.forced(), 5);
     assert_eq!(

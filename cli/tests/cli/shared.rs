@@ -88,7 +88,7 @@ fn four_processes_sharing_a_budget_through_redis_meet_no_429() {
         "--rate-window",
         "1s",
     ];
-    let statuses = run_together(&server, 4, &options);
+    let statuses = run_together(server.url(), 4, &options);
     assert_eq!(statuses.len(), 4 * crate::budget::FILES);
     assert!(statuses.iter().all(|s| s == "done"), "{statuses:?}");
     assert_eq!(server.refused(), 0, "one budget for all four: no 429");
@@ -219,4 +219,76 @@ fn a_frozen_redis_slows_no_call_past_its_timeout() {
     redis.thaw();
     assert_eq!(frozen, Ok(60), "every call went on while Redis was frozen");
     assert_eq!(server.refused(), 0);
+}
+
+#[test]
+fn four_processes_sharing_a_budget_meet_no_429_from_the_sandbox_either() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let sandbox = crate::support::Api::with(
+        invaro_sandbox::Sandbox::builder()
+            .api_key(crate::support::KEY)
+            .job_timings(invaro_sandbox::JobTimings::INSTANT)
+            .rate_limit(10, Duration::from_secs(1)),
+    );
+    let url = redis.url();
+    let options = ["--redis", &url, "--rate-limit", "10", "--rate-window", "1s"];
+    let statuses = run_together(sandbox.url(), 4, &options);
+    assert_eq!(statuses.len(), 4 * crate::budget::FILES);
+    assert!(statuses.iter().all(|s| s == "done"), "{statuses:?}");
+    assert_eq!(
+        sandbox.stats().responses(429),
+        0,
+        "the sandbox's per-key limit held"
+    );
+}
+
+#[test]
+fn processes_given_different_limits_keep_the_lowest() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let window = Duration::from_millis(400);
+    let server = Counting::start(6, window);
+    // One client believes the key allows 6, the other 30: together they keep to 6.
+    let clients = [
+        client(&server, 6, window, Some(&redis)),
+        client(&server, 30, window, Some(&redis)),
+    ];
+    let rt = runtime();
+    // The lowest limit counts once a client holding it has called (and for two windows after
+    // its last call).
+    assert_eq!(rt.block_on(checks(&clients[..1], 1)), 1);
+    assert_eq!(rt.block_on(checks(&clients, 12)), 24);
+    assert_eq!(server.refused(), 0);
+    assert!(server.most_in_a_window() <= 6);
+}
+
+#[test]
+fn a_redis_password_never_shows_on_the_command_line() {
+    let server = Counting::start(10, Duration::from_secs(1));
+    for url in ["http://:hunter2@127.0.0.1:1", "redis://:hunter2@[::1"] {
+        let out = crate::support::bare()
+            .args(["--api-key", crate::support::KEY, "--base-url", server.url()])
+            .args(["--redis", url, "files", "list"])
+            .output()
+            .expect("invaro runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("redis URL") && !stderr.contains("hunter2"),
+            "{stderr}"
+        );
+    }
+    let help = crate::support::bare()
+        .env("INVARO_REDIS_URL", "redis://:hunter2@127.0.0.1:6379")
+        .arg("--help")
+        .output()
+        .expect("invaro runs");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--redis") && !help.contains("hunter2"),
+        "{help}"
+    );
 }
