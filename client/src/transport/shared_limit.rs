@@ -221,6 +221,7 @@ impl SharedLimit {
             fallback: Limiter::new(RateLimit::new(fallback_limit, window)),
             resting_until: Mutex::new(None),
             down: AtomicBool::new(false),
+            turn: tokio::sync::Mutex::new(()),
             admit: redis::Script::new(ADMIT),
             settle: redis::Script::new(SETTLE),
             hold_script: redis::Script::new(HOLD),
@@ -258,6 +259,9 @@ struct Shared {
     resting_until: Mutex<Option<Instant>>,
     /// Whether the last Redis call failed (so that an outage is logged once).
     down: AtomicBool,
+    /// One caller of this process asks Redis at a time, the others queue here in order:
+    /// otherwise every waiting caller would wake when a place frees and ask at once.
+    turn: tokio::sync::Mutex<()>,
     admit: redis::Script,
     settle: redis::Script,
     hold_script: redis::Script,
@@ -342,6 +346,7 @@ impl Shared {
         ];
         // No wait Redis asks for is longer than a window and the longest hold.
         let longest = self.window.saturating_add(MAX_SERVER_WINDOW);
+        let _turn = self.turn.lock().await;
         loop {
             if self.resting() {
                 return Box::new(Fallback(Some(self.fallback.acquire(cost).await)));
