@@ -212,6 +212,17 @@ impl ClientBuilder {
             client
                 .scheduler()
                 .set_safety_net(client.config().poll.get_safety_net());
+            #[cfg(feature = "redis")]
+            if let Some(shared) = &client.config().shared_limit {
+                let config = client.config();
+                crate::webhook::relay::start(
+                    receiver,
+                    client.scheduler(),
+                    shared,
+                    config.api_key.expose_secret(),
+                    &config.base_url,
+                );
+            }
         }
         Ok(client)
     }

@@ -5,7 +5,7 @@
 //! several processes finished and how many 429s that took.
 //!
 //! Uploading `NAME.pdf` gives document `doc_NAME`, whose job is `job_NAME`; a job is completed
-//! on its second status check.
+//! on its second status check (a job whose id contains `done`, on its first).
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -114,6 +114,11 @@ impl Counting {
             })
             .max()
             .unwrap_or(0)
+    }
+
+    /// How many status checks of `job_id` it answered.
+    pub fn checks(&self, job_id: &str) -> u32 {
+        self.counts().polls.get(job_id).copied().unwrap_or(0)
     }
 
     /// Refuses the next `n` requests, whatever the count, with `Retry-After: seconds`.
@@ -252,7 +257,7 @@ async fn status(
     let now = "2026-01-01T00:00:00Z";
     let mut job =
         json!({"job_id": job_id, "status": "processing", "created_at": now, "updated_at": now});
-    if checks >= 2 {
+    if checks >= 2 || job_id.contains("done") {
         job["status"] = json!("completed");
         job["result"] = json!({"job": job_id});
     }

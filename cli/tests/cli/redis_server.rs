@@ -126,5 +126,6 @@ fn spawn(port: u16) -> Option<Child> {
 fn signal(which: &str, pid: u32) {
     let _ = Command::new("kill")
         .args([which, &pid.to_string()])
+        .stderr(Stdio::null())
         .status();
 }

@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use invaro::{Client, DocumentKind, RateLimit, SharedLimit};
+use invaro::webhook::{self, Receiver, Verifier};
+use invaro::{Client, DocumentKind, PollPolicy, RateLimit, SharedLimit};
 
 use crate::budget::run_together;
 use crate::counting::Counting;
@@ -291,4 +292,128 @@ fn a_redis_password_never_shows_on_the_command_line() {
         help.contains("--redis") && !help.contains("hunter2"),
         "{help}"
     );
+}
+
+/// A client whose waits hear of webhooks through `receiver` and through every other client on
+/// the key (via `redis`), and that polls only every ten minutes.
+fn listening(server: &Counting, redis: &RedisServer, receiver: &Receiver) -> Client {
+    Client::builder()
+        .api_key(KEY)
+        .base_url(server.url())
+        .shared_limit(SharedLimit::redis(redis.url()).timeout(Duration::from_millis(100)))
+        .webhooks(receiver, "http://127.0.0.1:9/hooks")
+        .poll(
+            PollPolicy::default()
+                .first_check(Duration::from_secs(600))
+                .deadline(Duration::from_secs(60)),
+        )
+        .build()
+        .expect("valid settings")
+}
+
+/// Delivers a signed `job.completed` for `job_id` to `receiver`.
+fn deliver(receiver: &Receiver, job_id: &str) {
+    let body = format!(
+        r#"{{"event":"job.completed","job_id":"{job_id}","status":"completed",
+            "results":{{"account_no":"ACCOUNT-4417"}}}}"#
+    );
+    let mut headers = axum::http::HeaderMap::new();
+    let signature = webhook::sign(SECRET, body.as_bytes());
+    headers.insert("x-signature", signature.parse().expect("a header value"));
+    receiver
+        .receive(&headers, body.as_bytes())
+        .expect("a genuine delivery");
+}
+
+const SECRET: &str = "whsec_relay_test";
+
+#[test]
+fn a_webhook_delivered_to_one_replica_ends_the_wait_in_another() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let server = Counting::start(100, Duration::from_secs(1));
+    let rt = runtime();
+    let _entered = rt.enter();
+    let verifier = || Verifier::new(SECRET).expect("a secret");
+    let (receiver_a, receiver_b) = (Receiver::new(verifier()), Receiver::new(verifier()));
+    let a = listening(&server, &redis, &receiver_a);
+    let _b = listening(&server, &redis, &receiver_b);
+    // Both replicas listen on the key's channel.
+    let channel = loop {
+        let channels = redis.command("PUBSUB CHANNELS *");
+        if let Some(name) = channels.lines().find(|l| l.ends_with(":events")) {
+            break name.to_string();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    while !redis
+        .command(&format!("PUBSUB NUMSUB {channel}"))
+        .contains(":2\r\n")
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    rt.block_on(async {
+        // A waits; the delivery lands on B.
+        let job = a.job(DocumentKind::Invoice, "job_done_1");
+        let wait = tokio::spawn(async move { job.wait().await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        deliver(&receiver_b, "job_done_1");
+        let waited = tokio::time::timeout(Duration::from_secs(30), wait).await;
+        assert!(matches!(waited, Ok(Ok(Ok(_)))), "{waited:?}");
+        assert_eq!(server.checks("job_done_1"), 1, "one check, after the push");
+
+        // A wait that starts after the delivery finds it too.
+        deliver(&receiver_b, "job_done_2");
+        while !redis
+            .command("KEYS *:job:job_done_2")
+            .contains("job_done_2")
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Only the job id, the event and the status went to Redis.
+        let key = redis.command("KEYS *:job:job_done_2");
+        let key = key
+            .lines()
+            .find(|l| l.contains("job_done_2"))
+            .expect("the key");
+        let stored = redis.command(&format!("GET {key}"));
+        assert!(
+            stored.contains("job.completed") && !stored.contains("ACCOUNT-4417"),
+            "{stored}"
+        );
+        let late = a.job(DocumentKind::Invoice, "job_done_2");
+        let waited = tokio::time::timeout(Duration::from_secs(30), late.wait()).await;
+        assert!(matches!(waited, Ok(Ok(_))), "{waited:?}");
+        assert_eq!(server.checks("job_done_2"), 1);
+    });
+}
+
+#[test]
+fn with_redis_down_a_wait_still_ends_by_polling() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let server = Counting::start(100, Duration::from_secs(1));
+    let rt = runtime();
+    let _entered = rt.enter();
+    let receiver = Receiver::new(Verifier::new(SECRET).expect("a secret"));
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(server.url())
+        .shared_limit(SharedLimit::redis(redis.url()).timeout(Duration::from_millis(100)))
+        .webhooks(&receiver, "http://127.0.0.1:9/hooks")
+        .poll(
+            PollPolicy::default()
+                .first_check(Duration::from_millis(20))
+                .max_interval(Duration::from_millis(20))
+                .safety_net(Duration::from_millis(50))
+                .deadline(Duration::from_secs(30)),
+        )
+        .build()
+        .expect("valid settings");
+    redis.kill();
+    let waited = rt.block_on(client.job(DocumentKind::Invoice, "job_1").wait());
+    assert!(waited.is_ok(), "{waited:?}");
+    assert_eq!(server.checks("job_1"), 2);
 }

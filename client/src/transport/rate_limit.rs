@@ -65,6 +65,7 @@ impl RateLimit {
     }
 
     /// The limit and its window, unless unlimited.
+    #[cfg(feature = "redis")]
     pub(crate) fn get(self) -> Option<(u32, Duration)> {
         self.limit
     }
@@ -199,6 +200,7 @@ impl Limiter {
     }
 
     /// The same limiter, with `gate` asked after it for every request.
+    #[cfg(feature = "redis")]
     pub(crate) fn with_gate(mut self, gate: Arc<dyn Gate>) -> Self {
         self.gate = Some(gate);
         self

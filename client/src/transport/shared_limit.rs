@@ -194,20 +194,12 @@ impl SharedLimit {
         api_key: &str,
         base_url: &str,
     ) -> Result<Option<Arc<dyn Gate>>, Error> {
-        use secrecy::ExposeSecret;
-        let url = self.url.expose_secret();
-        let client = redis::Client::open(url).map_err(|e| {
-            Error::invalid(
-                format!("redis URL {}", redact(url)),
-                format!("is not a Redis URL ({})", e.category()),
-            )
-        })?;
+        let client = self.redis_client()?;
         let Some((limit, window)) = limit.get() else {
             // Unlimited: there is no budget to share.
             return Ok(None);
         };
-        let hash = hex::encode(Sha256::digest(format!("{api_key}\n{base_url}").as_bytes()));
-        let prefix = format!("invaro:{{{}}}", &hash[..32]);
+        let prefix = key_prefix(api_key, base_url);
         let fallback_limit = ((f64::from(limit) * self.fallback_share).floor() as u32).max(1);
         Ok(Some(Arc::new(Shared {
             client,
@@ -227,6 +219,38 @@ impl SharedLimit {
             hold_script: redis::Script::new(HOLD),
         })))
     }
+}
+
+impl SharedLimit {
+    /// A client for the configured Redis (no connection yet).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the URL is not a Redis URL (the message never shows a
+    /// password).
+    pub(crate) fn redis_client(&self) -> Result<redis::Client, Error> {
+        use secrecy::ExposeSecret;
+        let url = self.url.expose_secret();
+        redis::Client::open(url).map_err(|e| {
+            Error::invalid(
+                format!("redis URL {}", redact(url)),
+                format!("is not a Redis URL ({})", e.category()),
+            )
+        })
+    }
+
+    /// The longest any Redis call may take.
+    #[cfg(feature = "webhook-receiver")]
+    pub(crate) fn get_timeout(&self) -> Duration {
+        self.timeout
+    }
+}
+
+/// Where everything of one key and base URL lives in Redis: `invaro:{<hash>}`, from a SHA-256
+/// of both (the key itself never reaches Redis; the braces keep a cluster's keys together).
+pub(crate) fn key_prefix(api_key: &str, base_url: &str) -> String {
+    let hash = hex::encode(Sha256::digest(format!("{api_key}\n{base_url}").as_bytes()));
+    format!("invaro:{{{}}}", &hash[..32])
 }
 
 /// The URL with any password replaced, for messages.
