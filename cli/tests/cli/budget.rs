@@ -91,3 +91,40 @@ fn a_batch_waits_out_a_long_run_of_429s_instead_of_failing() {
         "upload, start and two checks each; none sent twice"
     );
 }
+
+#[test]
+fn a_429_holds_every_call_of_the_client_not_only_the_refused_one() {
+    let server = Counting::start(1_000, Duration::from_secs(1));
+    let client = invaro::Client::builder()
+        .api_key("sk_test_budget")
+        .base_url(server.url())
+        .build()
+        .expect("valid settings");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        server.refuse_next(1, 2);
+        let refused = tokio::spawn({
+            let client = client.clone();
+            async move {
+                client
+                    .job(invaro::DocumentKind::Invoice, "job_a")
+                    .status()
+                    .await
+            }
+        });
+        while server.forced() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // The refusal's answer is in; another call of the same client now waits with it.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let other = client.job(invaro::DocumentKind::Invoice, "job_b");
+        let held = tokio::time::timeout(Duration::from_millis(500), other.status()).await;
+        assert!(
+            held.is_err(),
+            "the other call waited for the server's reset"
+        );
+        assert_eq!(server.served(), 0, "nothing reached the API while held");
+        assert!(refused.await.expect("no panic").is_ok());
+    });
+    assert_eq!(server.served(), 1);
+}
