@@ -36,6 +36,8 @@ mod receiver;
 #[cfg(feature = "webhook-receiver")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhook-receiver")))]
 pub use receiver::{Listener, Receiver};
+#[cfg(all(feature = "webhook-receiver", feature = "redis"))]
+pub(crate) mod relay;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
