@@ -221,7 +221,7 @@ impl ClientBuilder {
             receiver.attach(client.scheduler());
             client
                 .scheduler()
-                .set_safety_net(client.config().poll.get_safety_net());
+                .set_safety_net(Some(client.config().poll.get_safety_net()));
             #[cfg(feature = "redis")]
             if let Some(shared) = &client.config().shared_limit {
                 let config = client.config();
@@ -229,8 +229,8 @@ impl ClientBuilder {
                     receiver,
                     client.scheduler(),
                     shared,
-                    config.api_key.expose_secret(),
-                    &config.base_url,
+                    (config.api_key.expose_secret(), &config.base_url),
+                    config.poll.get_safety_net(),
                 );
             }
         }

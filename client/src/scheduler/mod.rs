@@ -176,10 +176,11 @@ impl Scheduler {
         WeakScheduler(Arc::downgrade(&self.shared))
     }
 
-    /// From now on a webhook receiver reports completions: polling slows to `every`.
+    /// From now on a webhook receiver reports completions (`Some`): polling slows to `every`;
+    /// or it may miss some (`None`, a relay between replicas that is down): polling as usual.
     #[cfg(feature = "webhook-receiver")]
-    pub(crate) fn set_safety_net(&self, every: Duration) {
-        self.shared.lock().safety_net = Some(every);
+    pub(crate) fn set_safety_net(&self, every: Option<Duration>) {
+        self.shared.lock().safety_net = every;
         self.shared.changed.notify_waiters();
     }
 }

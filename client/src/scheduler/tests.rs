@@ -236,7 +236,7 @@ async fn checks_go_at_the_average_rate_even_for_new_jobs() {
 #[tokio::test(start_paused = true)]
 async fn a_push_comes_first_and_skips_the_floor_and_the_pace() {
     let scheduler = per_minute();
-    scheduler.set_safety_net(30 * SECOND);
+    scheduler.set_safety_net(Some(30 * SECOND));
     let ticket = register(&scheduler, "job", None);
     let other = register(&scheduler, "other", None);
     drop(ticket.turn().await);

@@ -55,13 +55,17 @@ impl Relayed {
 /// Starts relaying `receiver`'s events through `shared`'s Redis, and waking `scheduler` with
 /// every process's. Needs a tokio runtime; without one, or with a URL that does not parse, it
 /// logs why and relays nothing (polling still ends the waits).
+///
+/// Polling slows to `safety_net` only while the subscription is up: a delivery may land on
+/// another replica, and without the relay this process would learn of it only by polling.
 pub(crate) fn start(
     receiver: &Receiver,
     scheduler: &Scheduler,
     shared: &SharedLimit,
-    api_key: &str,
-    base_url: &str,
+    (api_key, base_url): (&str, &str),
+    safety_net: Duration,
 ) {
+    scheduler.set_safety_net(None);
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         tracing::warn!("webhook events are not relayed through Redis: no tokio runtime at build");
         return;
@@ -77,7 +81,7 @@ pub(crate) fn start(
         prefix.clone(),
         timeout,
     ));
-    runtime.spawn(subscribe(client, prefix, scheduler.downgrade()));
+    runtime.spawn(subscribe(client, prefix, scheduler.downgrade(), safety_net));
 }
 
 /// Publishes and stores every event `events` brings, until the receiver is gone.
@@ -130,14 +134,21 @@ async fn publish(
 
 /// Wakes the scheduler's waits with every relayed event, resubscribing after a loss, until
 /// the client is gone.
-async fn subscribe(client: redis::Client, prefix: String, scheduler: WeakScheduler) {
+async fn subscribe(
+    client: redis::Client,
+    prefix: String,
+    scheduler: WeakScheduler,
+    safety_net: Duration,
+) {
     let channel = format!("{prefix}:events");
+    let set_net = |every| scheduler.upgrade().map(|s| s.set_safety_net(every));
     while scheduler.upgrade().is_some() {
         if let Ok(mut pubsub) = client.get_async_pubsub().await
             && pubsub.subscribe(&channel).await.is_ok()
         {
             // What was delivered while this process was not listening.
             replay(&client, &prefix, &scheduler).await;
+            set_net(Some(safety_net));
             let mut messages = pubsub.on_message();
             while let Some(message) = messages.next().await {
                 let Some(scheduler) = scheduler.upgrade() else {
@@ -149,6 +160,7 @@ async fn subscribe(client: redis::Client, prefix: String, scheduler: WeakSchedul
                 }
             }
             tracing::debug!("the webhook relay's subscription was lost; resubscribing");
+            set_net(None);
         }
         tokio::time::sleep(RESUBSCRIBE).await;
     }
