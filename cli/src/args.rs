@@ -59,7 +59,7 @@ pub struct Cli {
     pub rate_limit: Option<u32>,
 
     /// Share the rate budget with every invaro process on the same key through this Redis, such
-    /// as redis://:PASSWORD@HOST:6379 (the password is never printed) [env: INVARO_REDIS_URL].
+    /// as redis://:PASSWORD@HOST:6379 (the password is never printed).
     #[arg(
         long = "redis",
         value_name = "URL",
