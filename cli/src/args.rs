@@ -58,6 +58,29 @@ pub struct Cli {
     )]
     pub rate_limit: Option<u32>,
 
+    /// Share the rate budget with every invaro process on the same key through this Redis, such
+    /// as redis://:PASSWORD@HOST:6379 (the password is never printed) [env: INVARO_REDIS_URL].
+    #[arg(
+        long = "redis",
+        value_name = "URL",
+        global = true,
+        env = "INVARO_REDIS_URL",
+        hide_env_values = true
+    )]
+    pub redis: Option<String>,
+
+    /// The window --rate-limit counts in, such as 1s (for tests against a sandbox started with a
+    /// compressed window; default 1m) [env: INVARO_RATE_WINDOW].
+    #[arg(
+        long,
+        value_name = "DURATION",
+        global = true,
+        hide = true,
+        env = "INVARO_RATE_WINDOW",
+        value_parser = request_timeout
+    )]
+    pub rate_window: Option<Duration>,
+
     /// Milliseconds between job status checks (for tests; default grows from 1 s to 10 s).
     #[arg(
         long,

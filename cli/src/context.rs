@@ -25,6 +25,11 @@ pub struct Connection {
     pub poll_ms: Option<u64>,
     /// `--rate-limit`, else `INVARO_RATE_LIMIT`: requests per minute.
     pub rate_limit: Option<u32>,
+    /// The window `rate_limit` counts in (hidden `--rate-window`, for tests); default a minute.
+    pub rate_window: Option<Duration>,
+    /// `--redis`, else `INVARO_REDIS_URL`: the budget shared with other processes (its
+    /// password redacted in `Debug`).
+    pub shared_limit: Option<invaro::SharedLimit>,
 }
 
 /// The shared state of one command.
@@ -69,8 +74,14 @@ impl Ctx {
         if let Some(timeout) = self.connection.read_timeout {
             builder = builder.read_timeout(timeout);
         }
-        if let Some(per_minute) = self.connection.rate_limit {
-            builder = builder.rate_limit(RateLimit::per_minute(per_minute));
+        let window = self.connection.rate_window;
+        if self.connection.rate_limit.is_some() || window.is_some() {
+            let limit = self.connection.rate_limit.unwrap_or(60);
+            let window = window.unwrap_or(Duration::from_secs(60));
+            builder = builder.rate_limit(RateLimit::new(limit, window));
+        }
+        if let Some(shared) = &self.connection.shared_limit {
+            builder = builder.shared_limit(shared.clone());
         }
         Ok(builder)
     }

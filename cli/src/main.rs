@@ -69,6 +69,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             read_timeout: cli.read_timeout,
             poll_ms: cli.poll_ms,
             rate_limit: cli.rate_limit,
+            rate_window: cli.rate_window,
+            shared_limit: cli.redis.map(invaro::SharedLimit::redis),
         },
         out: Output::new(cli.json),
         progress: Progress::new(),

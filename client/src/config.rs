@@ -40,6 +40,10 @@ pub struct Config {
     pub user_agent: String,
     /// The `callback_url` sent with every job start, when a webhook receiver is attached.
     pub callback_url: Option<String>,
+    /// The rate budget shared with other processes on the same key, if any.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub shared_limit: Option<crate::SharedLimit>,
 }
 
 /// Builds a [`Client`]; every setting has a default but the API key.
@@ -69,6 +73,8 @@ pub struct ClientBuilder {
     http_client: Option<reqwest::Client>,
     #[cfg(feature = "webhook-receiver")]
     webhooks: Option<(crate::webhook::Receiver, String)>,
+    #[cfg(feature = "redis")]
+    shared_limit: Option<crate::SharedLimit>,
 }
 
 impl ClientBuilder {
@@ -116,6 +122,24 @@ impl ClientBuilder {
     /// The client-side rate limit shared by every call. Default 60 per minute.
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Shares the rate budget with every process on the same API key and base URL through
+    /// Redis (see [`SharedLimit`](crate::SharedLimit)): each keeps to
+    /// [`rate_limit`](Self::rate_limit) together, not each on its own. Off by default.
+    ///
+    /// ```no_run
+    /// let client = invaro::Client::builder()
+    ///     .api_key("sk_live_...")
+    ///     .shared_limit(invaro::SharedLimit::redis("redis://127.0.0.1:6379"))
+    ///     .build()?;
+    /// # Ok::<(), invaro::Error>(())
+    /// ```
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared_limit(mut self, shared: crate::SharedLimit) -> Self {
+        self.shared_limit = Some(shared);
         self
     }
 
@@ -175,6 +199,8 @@ impl ClientBuilder {
                 .user_agent
                 .unwrap_or_else(|| concat!("invaro-rust/", env!("CARGO_PKG_VERSION")).into()),
             callback_url: None,
+            #[cfg(feature = "redis")]
+            shared_limit: self.shared_limit,
         };
         #[cfg(feature = "webhook-receiver")]
         let mut config = config;

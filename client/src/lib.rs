@@ -118,5 +118,8 @@ pub use results::{
     Amount, AmountError, BankDetails, BuyerDetails, InvoiceDetails, InvoiceResult, StatementResult,
     TaxCalculation, Transaction, TransactionType,
 };
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use transport::SharedLimit;
 pub use transport::{MAX_SERVER_WINDOW, RateLimit, RetryPolicy};
 pub use upload::{ProgressFn, Upload, UploadProgress};

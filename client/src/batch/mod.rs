@@ -30,8 +30,9 @@
 //!   Another client uploading a file of the same name and size at the same time can be
 //!   mistaken for ours; uploading twice costs a request, never a parse.
 //!
-//! A POST that fails in a way that proves it did nothing (it never left, met a 429, or was
-//! refused with a 4xx) is recorded as failed; one that may have arrived (a timeout, a 5xx, an
+//! A 429 is temporary: it holds the client until the server's reset and the request goes
+//! again, until the batch's deadline. A POST that fails in a way that proves it did nothing (it
+//! never left, met 429s up to the deadline, or was refused with a 4xx) is recorded as failed; one that may have arrived (a timeout, a 5xx, an
 //! unreadable answer) leaves its row in `uploading` or `starting`, in doubt, for the next run
 //! to settle as above. One run holds a journal at a time ([`Error::JournalBusy`] for the
 //! second); the lock is an OS file lock, released when the process ends however it ends.

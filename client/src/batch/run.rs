@@ -164,6 +164,13 @@ impl<'a> Runner<'a> {
             Some(Deadline::After(wait)) => far_after(Instant::now(), wait),
             None => far_after(Instant::now(), self.client.config().poll.get_deadline()),
         };
+        // A 429 is temporary: within the batch it holds the client and the request goes again,
+        // so that no document fails for it before the batch's own deadline.
+        crate::transport::patient_until(deadline, self.settle(items, deadline)).await
+    }
+
+    /// The work of [`run_settled`](Self::run_settled), until `deadline`.
+    async fn settle(&self, items: Vec<Item>, deadline: Instant) -> Result<Vec<Settled>, Error> {
         let mut tracks = Vec::with_capacity(items.len());
         for item in items {
             tracks.push(self.register(item).await?);

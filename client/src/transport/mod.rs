@@ -25,12 +25,16 @@ pub(crate) mod exact_numbers;
 pub(crate) mod hooks;
 pub(crate) mod rate_limit;
 pub(crate) mod retry;
+#[cfg(feature = "redis")]
+pub(crate) mod shared_limit;
 
 use rate_limit::Limiter;
 use retry::Delivery;
 
 pub use rate_limit::{MAX_SERVER_WINDOW, RateLimit};
 pub use retry::RetryPolicy;
+#[cfg(feature = "redis")]
+pub use shared_limit::SharedLimit;
 
 /// The largest response body read: a downloaded document is at most [`MAX_FILE_BYTES`], and
 /// no JSON answer of the API comes near this.
@@ -43,6 +47,16 @@ tokio::task_local! {
     /// A permit the wait scheduler already took for the call running in this task: its first
     /// attempt uses it instead of queueing again.
     static PREPAID: Cell<Option<rate_limit::Permit>>;
+    /// The caller's own deadline, for calls that wait out 429s until then (a batch, the CLI)
+    /// instead of giving up with the retry policy.
+    static PATIENT_UNTIL: Instant;
+}
+
+/// Runs `call` so that a 429 never ends one of its requests before `deadline`: each refusal
+/// holds the whole client until the server's reset, then the request goes again. Without it, a
+/// call gives up on 429s as its [`RetryPolicy`] says.
+pub(crate) async fn patient_until<T>(deadline: Instant, call: impl Future<Output = T>) -> T {
+    PATIENT_UNTIL.scope(deadline, call).await
 }
 
 /// Runs `call` with `permit` already taken for its first attempt.
@@ -89,7 +103,7 @@ impl Transport {
             authorization,
             user_agent,
             retry: config.retry.clone(),
-            limiter: Limiter::new(config.rate_limit),
+            limiter: limiter(config)?,
             read_timeout: config.read_timeout,
             uploads,
         })))
@@ -139,6 +153,9 @@ impl Transport {
         // Whether an attempt that failed may still have done the work on the server.
         let mut earlier_arrived = false;
         let mut attempt = 0;
+        // 429s in a row: they hold the client and do not use up attempts.
+        let mut refusals = 0;
+        let patient_until = PATIENT_UNTIL.try_with(|deadline| *deadline).ok();
         let failure = loop {
             attempt += 1;
             let request = next.take().unwrap_or_else(&make);
@@ -157,9 +174,37 @@ impl Transport {
                 break failure;
             }
             let (server, elapsed) = (failure.server_delay(), started.elapsed());
-            let Some(wait) = self.0.retry.next_wait(backoff.next(), server, elapsed) else {
+            let wait = match (delivery, patient_until) {
+                // A 429 said nothing was done: the whole client stays away until the server's
+                // reset, and the call goes again, until the caller's own deadline.
+                (Delivery::Status(StatusCode::TOO_MANY_REQUESTS), Some(deadline)) => {
+                    let wait = self.0.retry.throttle_wait(refusals, server);
+                    refusals = refusals.saturating_add(1);
+                    if Instant::now()
+                        .checked_add(wait)
+                        .is_none_or(|end| end > deadline)
+                    {
+                        break failure;
+                    }
+                    Some(wait)
+                }
+                (Delivery::Status(StatusCode::TOO_MANY_REQUESTS), None) => {
+                    let wait = self.0.retry.next_wait(backoff.next(), server, elapsed);
+                    refusals = refusals.saturating_add(1);
+                    wait
+                }
+                _ => {
+                    refusals = 0;
+                    self.0.retry.next_wait(backoff.next(), server, elapsed)
+                }
+            };
+            let Some(wait) = wait else {
                 break failure;
             };
+            if refusals > 0 {
+                // Every call of this client waits with this one, not just the one refused.
+                self.0.limiter.hold(wait);
+            }
             tracing::debug!(operation, ?wait, failure = %failure.describe(), "retrying");
             tokio::time::sleep(wait).await;
         };
@@ -214,8 +259,15 @@ impl Transport {
         let status = response.status();
         span.record("status", status.as_u16());
         self.0.limiter.observe(response.headers());
-        let retry_after = retry::server_delay(status, response.headers())
-            .map(|delay| self.0.retry.cap_server_delay(delay));
+        let asked = retry::server_delay(status, response.headers());
+        let retry_after = asked.map(|delay| self.0.retry.cap_server_delay(delay));
+        if asked != retry_after {
+            tracing::warn!(
+                ?asked,
+                cap = ?retry_after,
+                "the API asked for a longer wait than the retry policy's max_server_delay; waiting for the cap"
+            );
+        }
         record(|last| {
             last.status = Some(status);
             last.retry_after = retry_after;
@@ -230,6 +282,23 @@ impl Transport {
         }
         Ok(response)
     }
+}
+
+/// The client's rate limiter: its own, and the budget it shares, if configured.
+fn limiter(config: &Config) -> Result<Limiter, Error> {
+    let limiter = Limiter::new(config.rate_limit);
+    #[cfg(feature = "redis")]
+    if let Some(shared) = &config.shared_limit {
+        let gate = shared.gate(
+            config.rate_limit,
+            config.api_key.expose_secret(),
+            &config.base_url,
+        )?;
+        if let Some(gate) = gate {
+            return Ok(limiter.with_gate(gate));
+        }
+    }
+    Ok(limiter)
 }
 
 /// Marks a response to a repeated request that says an earlier attempt already did the work

@@ -12,6 +12,7 @@
 use std::{
     collections::VecDeque,
     ops::Range,
+    pin::Pin,
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -70,6 +71,11 @@ impl RateLimit {
     pub fn unlimited() -> Self {
         Self { limit: None }
     }
+
+    /// The limit and its window, unless unlimited.
+    pub(crate) fn get(self) -> Option<(u32, Duration)> {
+        self.limit
+    }
 }
 
 /// The shared limiter: cheap to clone, every clone draws from the same window.
@@ -80,12 +86,32 @@ impl RateLimit {
 /// than `limit` requests within a window, however late a busy machine sends them.
 #[derive(Clone, Debug)]
 pub(crate) struct Limiter {
-    inner: Option<Arc<LimiterState>>,
+    inner: Arc<LimiterState>,
+    /// A budget shared beyond this process, asked once this limiter lets a request go.
+    gate: Option<Arc<dyn Gate>>,
+}
+
+/// A rate budget beyond this process (the shared limiter of feature `redis`): asked after the
+/// local limiter let a request go, right before it is sent, so the local limiter keeps the
+/// order of callers and the spare budget, and the gate the budget of every process on the key.
+pub(crate) trait Gate: Send + Sync + std::fmt::Debug {
+    /// Waits until `cost` requests may be sent. What it returns lives in the permit: dropped
+    /// when the answer is in, or given back unused.
+    fn admit(&self, cost: u32) -> Pin<Box<dyn Future<Output = Box<dyn Admission>> + Send + '_>>;
+    /// Holds every process sharing the budget for `wait` (the API said so).
+    fn hold(&self, wait: Duration);
+}
+
+/// A gate's share of a permit. Dropping it says the request's answer is in.
+pub(crate) trait Admission: Send + std::fmt::Debug {
+    /// The request was never sent: its share goes back.
+    fn unused(self: Box<Self>);
 }
 
 /// What every clone of a [`Limiter`] and its permits share.
 #[derive(Debug)]
 struct LimiterState {
+    /// `usize::MAX` when unlimited: then only holds and the server's word make callers wait.
     limit: usize,
     window: Duration,
     state: Mutex<State>,
@@ -108,6 +134,8 @@ struct State {
     next_id: u64,
     /// What the server last said about its current window.
     server: Option<ServerWindow>,
+    /// No request goes before this: a 429 asked the whole client to wait.
+    held_until: Option<Instant>,
 }
 
 /// One request let through: `None` while it is in flight, then when it finished.
@@ -136,6 +164,8 @@ pub(crate) struct Permit {
     shared: Option<Arc<LimiterState>>,
     /// Its slots: consecutive, because only the caller holding the queue takes slots.
     ids: Range<u64>,
+    /// The gate's share, when there is a gate.
+    admission: Option<Box<dyn Admission>>,
 }
 
 impl Drop for Permit {
@@ -158,37 +188,67 @@ impl Drop for Permit {
 
 impl Limiter {
     pub(crate) fn new(config: RateLimit) -> Self {
-        let inner = config.limit.map(|(limit, window)| {
-            Arc::new(LimiterState {
-                limit: limit as usize,
-                window,
-                state: Mutex::new(State::default()),
-                queue: tokio::sync::Mutex::new(()),
-                finished: Notify::new(),
-                urgent: AtomicUsize::new(0),
-                urgent_arrived: Notify::new(),
-                calm: Notify::new(),
-            })
+        let (limit, window) = config
+            .limit
+            .map_or((usize::MAX, Duration::ZERO), |(limit, window)| {
+                (limit as usize, window)
+            });
+        let inner = Arc::new(LimiterState {
+            limit,
+            window,
+            state: Mutex::new(State::default()),
+            queue: tokio::sync::Mutex::new(()),
+            finished: Notify::new(),
+            urgent: AtomicUsize::new(0),
+            urgent_arrived: Notify::new(),
+            calm: Notify::new(),
         });
-        Self { inner }
+        Self { inner, gate: None }
+    }
+
+    /// The same limiter, with `gate` asked after it for every request.
+    pub(crate) fn with_gate(mut self, gate: Arc<dyn Gate>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// `permit`, once the gate (if any) has let it go too.
+    async fn admitted(&self, mut permit: Permit, cost: u32) -> Permit {
+        if let Some(gate) = &self.gate {
+            permit.admission = Some(gate.admit(cost).await);
+        }
+        permit
     }
 
     /// The limit and its window, unless unlimited (the scheduler paces checks by them).
     pub(crate) fn rate(&self) -> Option<(usize, Duration)> {
-        self.inner
-            .as_ref()
-            .map(|shared| (shared.limit, shared.window))
+        (self.inner.limit != usize::MAX).then_some((self.inner.limit, self.inner.window))
+    }
+
+    /// Holds every caller of this limiter (and its clones) for `wait` from now: the server
+    /// refused a call with 429 and said (or we chose) how long to stay away. A longer hold
+    /// already in place stays.
+    pub(crate) fn hold(&self, wait: Duration) {
+        if let Some(gate) = &self.gate {
+            gate.hold(wait);
+        }
+        let Some(until) = Instant::now().checked_add(wait) else {
+            return;
+        };
+        let mut state = self.inner.lock();
+        state.held_until = Some(state.held_until.map_or(until, |held| held.max(until)));
     }
 
     /// Waits until a request that counts as `cost` requests may be sent; hold the permit until
     /// its answer has arrived.
     pub(crate) async fn acquire(&self, cost: u32) -> Permit {
-        let Some(shared) = &self.inner else {
-            return Permit {
-                shared: None,
-                ids: 0..0,
-            };
-        };
+        let permit = self.acquire_local(cost).await;
+        self.admitted(permit, cost).await
+    }
+
+    /// [`acquire`](Self::acquire) from this process's budget alone.
+    async fn acquire_local(&self, cost: u32) -> Permit {
+        let shared = &self.inner;
         // A request dearer than the whole limit could never fit a server window either: it is
         // let through once the window is entirely free.
         let cost = (cost as usize).clamp(1, shared.limit);
@@ -197,6 +257,7 @@ impl Limiter {
         let mut permit = Permit {
             shared: Some(shared.clone()),
             ids: 0..0,
+            admission: None,
         };
         while (permit.ids.end - permit.ids.start) < cost as u64 {
             let now = Instant::now();
@@ -214,12 +275,13 @@ impl Limiter {
     /// Waits for a permit that no ordinary caller wants: whenever one waits, this steps aside
     /// until it has been served.
     pub(crate) async fn acquire_spare(&self) -> Permit {
-        let Some(shared) = &self.inner else {
-            return Permit {
-                shared: None,
-                ids: 0..0,
-            };
-        };
+        let permit = self.acquire_spare_local().await;
+        self.admitted(permit, 1).await
+    }
+
+    /// [`acquire_spare`](Self::acquire_spare) from this process's budget alone.
+    async fn acquire_spare_local(&self) -> Permit {
+        let shared = &self.inner;
         loop {
             let calm = shared.calm.notified();
             if shared.urgent.load(Ordering::SeqCst) > 0 {
@@ -239,6 +301,7 @@ impl Limiter {
                         return Permit {
                             shared: Some(shared.clone()),
                             ids: id..id + 1,
+                            admission: None,
                         };
                     }
                     Take::WaitUntil(until) => tokio::select! {
@@ -258,7 +321,11 @@ impl Limiter {
     /// Learns from a response's rate-limit headers: never send more than the API says are
     /// left before its window resets (other processes may share the key).
     pub(crate) fn observe(&self, headers: &HeaderMap) {
-        let Some(shared) = &self.inner else { return };
+        let shared = &self.inner;
+        if shared.limit == usize::MAX {
+            // Unlimited: only 429s (through `hold`) slow the client down.
+            return;
+        }
         use crate::transport::retry::{RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
         let number = |name| {
             crate::transport::retry::header(headers, name).and_then(|v| v.parse::<u64>().ok())
@@ -266,6 +333,20 @@ impl Limiter {
         if let (Some(remaining), Some(reset)) =
             (number(&RATE_LIMIT_REMAINING), number(&RATE_LIMIT_RESET))
         {
+            let until = crate::transport::retry::until_reset(headers, reset);
+            if until > MAX_SERVER_WINDOW {
+                tracing::warn!(
+                    ?until,
+                    cap = ?MAX_SERVER_WINDOW,
+                    "the API's X-RateLimit-Reset lies beyond its one-minute window; holding for the cap"
+                );
+            }
+            if remaining == 0
+                && let Some(gate) = &self.gate
+            {
+                // None left for anyone on the key: every process sharing it waits.
+                gate.hold(until.min(MAX_SERVER_WINDOW));
+            }
             let mut state = shared.lock();
             // Responses to concurrent calls arrive in any order: within one server window the
             // lowest count is the latest.
@@ -276,8 +357,7 @@ impl Limiter {
             state.server = Some(ServerWindow {
                 left,
                 reset,
-                resets_at: Instant::now()
-                    + crate::transport::retry::until_unix(reset).min(MAX_SERVER_WINDOW),
+                resets_at: Instant::now() + until.min(MAX_SERVER_WINDOW),
             });
         }
     }
@@ -305,6 +385,9 @@ impl Drop for Urgent<'_> {
 impl Permit {
     /// Gives the permit back without having sent anything: its slots are free at once.
     pub(crate) fn release_unused(mut self) {
+        if let Some(admission) = self.admission.take() {
+            admission.unused();
+        }
         let Some(shared) = self.shared.take() else {
             return;
         };
@@ -335,6 +418,11 @@ enum Take {
 impl State {
     /// Takes a permit at `now`, or says what to wait for.
     fn take(&mut self, limit: usize, window: Duration, now: Instant) -> Take {
+        match self.held_until {
+            Some(until) if now < until => return Take::WaitUntil(until),
+            Some(_) => self.held_until = None,
+            None => {}
+        }
         while self
             .recent
             .front()
@@ -356,6 +444,10 @@ impl State {
             _ => self.server = None,
         }
         self.next_id += 1;
+        if limit == usize::MAX {
+            // Unlimited: nothing to count.
+            return Take::Granted(self.next_id);
+        }
         self.recent.push_back(Slot {
             id: self.next_id,
             finished: None,
@@ -504,6 +596,23 @@ mod tests {
         limiter.acquire_spare().await.release_unused();
         drop(limiter.acquire(1).await);
         assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_stops_every_caller_until_it_ends_limited_or_not() {
+        for config in [RateLimit::new(100, SECOND), RateLimit::unlimited()] {
+            let limiter = Limiter::new(config);
+            let start = Instant::now();
+            limiter.hold(5 * SECOND);
+            limiter.hold(SECOND);
+            let spare = limiter.clone();
+            let spare = tokio::spawn(async move { drop(spare.acquire_spare().await) });
+            drop(limiter.acquire(1).await);
+            assert_eq!(start.elapsed(), 5 * SECOND, "the longer hold stays");
+            spare.await.unwrap();
+            drop(limiter.acquire(1).await);
+            assert_eq!(start.elapsed(), 5 * SECOND, "and then ends");
+        }
     }
 
     #[tokio::test]

@@ -4,7 +4,13 @@
 //! Defaults: 4 attempts in all; before each retry a wait drawn between half and all of a
 //! ceiling that starts at 500 ms and doubles up to 20 s; no retry that would start later than
 //! 60 s after the first attempt. A server's `Retry-After` (or, on a 429, `X-RateLimit-Reset`)
-//! can lengthen a wait up to 60 s, never shorten it.
+//! can lengthen a wait up to 60 s, never shorten it (a longer ask is capped, with a warning).
+//! Dates and resets are read against the response's `Date`, so a skewed local clock does not
+//! move them.
+//!
+//! A 429 holds the whole client (its rate limiter), not only the refused call, for that wait.
+//! Inside a batch (and so in the CLI's `parse`, `wait` and `batch`) 429s do not use up
+//! attempts: the call goes again after each hold until the batch's own deadline.
 //!
 //! What is sent again ([`may_resend`]):
 //! - anything whose connection never opened (nothing reached the server), and anything refused
@@ -17,7 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::{
     Method, StatusCode,
-    header::{HeaderMap, HeaderName, RETRY_AFTER},
+    header::{DATE, HeaderMap, HeaderName, RETRY_AFTER},
 };
 
 /// How many requests the API's current window has left.
@@ -116,6 +122,22 @@ impl RetryPolicy {
         delay.min(self.max_server_delay)
     }
 
+    /// How long a 429 holds the client before the refused call goes again (the `n`th refusal
+    /// in a row, from 0): the server's wait, capped, else the doubling backoff. Refusals do not
+    /// count against [`max_attempts`](Self::max_attempts): a 429 says nothing was done.
+    pub(crate) fn throttle_wait(&self, n: u32, server: Option<Duration>) -> Duration {
+        match server {
+            Some(server) if !server.is_zero() => self.cap_server_delay(server),
+            _ => {
+                let ceiling = self
+                    .initial_delay
+                    .saturating_mul(1 << n.min(16))
+                    .min(self.max_delay);
+                ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
+            }
+        }
+    }
+
     /// The wait before the next attempt, or `None` to stop: the backoff, lengthened (never
     /// shortened) by what the server asked for, and only while it ends within the budget.
     pub(crate) fn next_wait(
@@ -195,15 +217,17 @@ pub(crate) fn is_transient(status: StatusCode) -> bool {
 }
 
 /// The wait a response asks for: `Retry-After` (seconds or an HTTP date), else the end of the
-/// rate-limit window (`X-RateLimit-Reset`, Unix seconds) when the response is a 429. Absurd
-/// values saturate instead of overflowing; callers cap the result.
+/// rate-limit window (`X-RateLimit-Reset`, Unix seconds) when the response is a 429. Dates and
+/// resets are read against the response's own `Date` header (the server's clock), so a local
+/// clock that runs fast or slow does not move them. Absurd values saturate instead of
+/// overflowing; callers cap the result.
 pub(crate) fn server_delay(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
     if let Some(value) = header(headers, &RETRY_AFTER) {
         if let Ok(seconds) = value.parse::<u64>() {
             return Some(Duration::from_secs(seconds));
         }
         if let Ok(date) = httpdate::parse_http_date(value) {
-            return Some(date.duration_since(SystemTime::now()).unwrap_or_default());
+            return Some(date.duration_since(server_now(headers)).unwrap_or_default());
         }
     }
     if status != StatusCode::TOO_MANY_REQUESTS {
@@ -211,7 +235,7 @@ pub(crate) fn server_delay(status: StatusCode, headers: &HeaderMap) -> Option<Du
     }
     header(headers, &RATE_LIMIT_RESET)
         .and_then(|v| v.parse::<u64>().ok())
-        .map(until_unix)
+        .map(|reset| until_reset(headers, reset))
 }
 
 /// A header's value as trimmed text, if it is text.
@@ -222,11 +246,25 @@ pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'
         .map(str::trim)
 }
 
-/// The time from now until the Unix time `seconds`: zero if it has passed, and
+/// The server's clock when it answered: its `Date` header, or ours when it sent none (or
+/// nonsense).
+fn server_now(headers: &HeaderMap) -> SystemTime {
+    header(headers, &DATE)
+        .and_then(|date| httpdate::parse_http_date(date).ok())
+        .unwrap_or_else(SystemTime::now)
+}
+
+/// The time from the response (its `Date`) until the absolute Unix time `reset`: zero if it
+/// has passed, and [`Duration::MAX`] if it lies beyond what the clock can represent.
+pub(crate) fn until_reset(headers: &HeaderMap, reset: u64) -> Duration {
+    until_unix(reset, server_now(headers))
+}
+
+/// The time from `now` until the Unix time `seconds`: zero if it has passed, and
 /// [`Duration::MAX`] if it lies beyond what the clock can represent.
-pub(crate) fn until_unix(seconds: u64) -> Duration {
+pub(crate) fn until_unix(seconds: u64, now: SystemTime) -> Duration {
     match SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds)) {
-        Some(at) => at.duration_since(SystemTime::now()).unwrap_or_default(),
+        Some(at) => at.duration_since(now).unwrap_or_default(),
         None => Duration::MAX,
     }
 }
@@ -326,9 +364,66 @@ mod tests {
     }
 
     #[test]
+    fn a_reset_is_read_against_the_servers_date_not_our_clock() {
+        // The server's clock is an hour behind ours: its reset is 30 s after its own Date.
+        let server_now = SystemTime::now() - Duration::from_secs(3600);
+        let unix = server_now.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("date", httpdate::fmt_http_date(server_now).parse().unwrap());
+        headers.insert(
+            "x-ratelimit-reset",
+            (unix.as_secs() + 30).to_string().parse().unwrap(),
+        );
+        let delay = server_delay(StatusCode::TOO_MANY_REQUESTS, &headers).unwrap();
+        assert!(
+            delay > Duration::from_secs(28) && delay <= Duration::from_secs(31),
+            "{delay:?}"
+        );
+        let later = server_now + Duration::from_secs(20);
+        headers.insert(
+            "retry-after",
+            httpdate::fmt_http_date(later).parse().unwrap(),
+        );
+        let delay = server_delay(StatusCode::TOO_MANY_REQUESTS, &headers).unwrap();
+        assert!(
+            delay > Duration::from_secs(18) && delay <= Duration::from_secs(21),
+            "{delay:?}"
+        );
+    }
+
+    #[test]
+    fn throttle_waits_follow_the_server_else_back_off_without_end() {
+        let policy = RetryPolicy::default()
+            .max_attempts(1)
+            .max_server_delay(Duration::from_secs(60));
+        let wait = |n, server| policy.throttle_wait(n, server);
+        assert_eq!(
+            wait(0, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            wait(9, Some(Duration::MAX)),
+            Duration::from_secs(60),
+            "capped"
+        );
+        for n in [0, 1, 50, u32::MAX] {
+            let backoff = wait(n, None);
+            assert!(
+                backoff > Duration::ZERO && backoff <= Duration::from_secs(20),
+                "{backoff:?}"
+            );
+            assert!(
+                wait(n, Some(Duration::ZERO)) > Duration::ZERO,
+                "Retry-After: 0 still pauses"
+            );
+        }
+    }
+
+    #[test]
     fn a_reset_beyond_the_clock_saturates_instead_of_panicking() {
-        assert_eq!(until_unix(u64::MAX), Duration::MAX);
-        assert_eq!(until_unix(0), Duration::ZERO);
+        let now = SystemTime::now();
+        assert_eq!(until_unix(u64::MAX, now), Duration::MAX);
+        assert_eq!(until_unix(0, now), Duration::ZERO);
     }
 
     #[test]

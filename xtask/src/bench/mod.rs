@@ -7,7 +7,8 @@
 //! result (`decode`), polling economy under the rate limit against a schedule that knows every
 //! completion (`polling`), 100 documents uploaded, started and waited on through one client
 //! (`end_to_end`), completions pushed by webhook (`webhooks`), large journaled batches with and
-//! without an interruption (`batch`) and the build cost of generating the client at build time
+//! without an interruption (`batch`), several processes on one key, sharing their budget through
+//! Redis or not (`shared_budget`), and the build cost of generating the client at build time
 //! (`build_cost`); `--only <section>` runs one of them. Every comparison runs interleaved
 //! against the same local server, and figures are medians over repeated runs.
 //!
@@ -32,6 +33,8 @@ mod requests;
 #[cfg(feature = "bench")]
 mod server;
 #[cfg(feature = "bench")]
+mod shared_budget;
+#[cfg(feature = "bench")]
 mod upload;
 #[cfg(feature = "bench")]
 mod webhooks;
@@ -50,16 +53,19 @@ pub struct Args {
     #[arg(long)]
     pub skip_build: bool,
     /// Run only this section (named as its module: requests, upload, decode, polling,
-    /// end_to_end, webhooks, batch, build_cost); its figures go to report-SECTION.json.
+    /// end_to_end, webhooks, batch, shared_budget, build_cost); its figures go to report-SECTION.json.
     #[arg(long, value_name = "SECTION", value_parser = clap::builder::PossibleValuesParser::new(SECTIONS))]
     pub only: Option<String>,
     /// Run one upload in this process and print its memory (the bench's own child process).
     #[arg(long, hide = true, num_args = 4, value_names = ["WAY", "COUNT", "URL", "DIR"])]
     pub upload_child: Option<Vec<String>>,
+    /// Run one process of the shared-budget section (the bench's own child process).
+    #[arg(long, hide = true, num_args = 5, value_names = ["URL", "REDIS", "LIMIT", "WINDOW_MS", "CALLS"])]
+    pub budget_child: Option<Vec<String>>,
 }
 
 /// The sections, in the order they run.
-pub const SECTIONS: [&str; 8] = [
+pub const SECTIONS: [&str; 9] = [
     "requests",
     "upload",
     "decode",
@@ -67,6 +73,7 @@ pub const SECTIONS: [&str; 8] = [
     "end_to_end",
     "webhooks",
     "batch",
+    "shared_budget",
     "build_cost",
 ];
 
@@ -122,6 +129,9 @@ pub fn run(args: &Args) -> Result<(), String> {
         if let Some(child) = &args.upload_child {
             return upload::child_main(child);
         }
+        if let Some(child) = &args.budget_child {
+            return shared_budget::child_main(child);
+        }
         measure(args)
     }
     #[cfg(not(feature = "bench"))]
@@ -176,6 +186,7 @@ fn title(section: &str) -> &'static str {
         "end_to_end" => "100 documents through one client (compressed time)",
         "webhooks" => "completions pushed by webhook",
         "batch" => "large batches (two batches of 200, in compressed time)",
+        "shared_budget" => "1, 2, 4 and 8 processes on one key, shared through Redis or not",
         _ => "build cost (five cold builds)",
     }
 }
@@ -204,6 +215,7 @@ fn measure(args: &Args) -> Result<(), String> {
             "end_to_end" => end_to_end::run(&work)?,
             "webhooks" => webhooks::run(&settings, &work)?,
             "batch" => batch::run(&work)?,
+            "shared_budget" => shared_budget::run(&settings)?,
             _ => build_cost::run(&settings, &work)?,
         });
     }
