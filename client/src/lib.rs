@@ -98,6 +98,7 @@ mod generated_ext;
 mod job_status;
 mod jobs;
 mod open_enum;
+mod options;
 mod poll_policy;
 pub mod resources;
 pub mod results;
@@ -113,6 +114,7 @@ pub use error::{ApiError, Error};
 pub use facts::{MAX_BATCH, MAX_FILE_BYTES, MAX_FILES, sniff};
 pub use job_status::JobStatus;
 pub use jobs::Job;
+pub use options::CallOptions;
 pub use poll_policy::PollPolicy;
 pub use results::{
     Amount, AmountError, BankDetails, BuyerDetails, InvoiceDetails, InvoiceResult, StatementResult,

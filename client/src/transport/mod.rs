@@ -129,6 +129,8 @@ impl Transport {
         let headers = request.headers_mut();
         headers.insert(AUTHORIZATION, self.0.authorization.clone());
         headers.insert(USER_AGENT, self.0.user_agent.clone());
+        // A view's extra headers (never one of the two above: `CallOptions` refuses those).
+        crate::options::add_headers(headers);
     }
 
     /// Sends the request `make` builds, again while the retry classifier allows: every attempt
@@ -149,7 +151,10 @@ impl Transport {
         let repeat_safe = retry::repeat_safe(&method);
         record(|last| last.repeat_safe = repeat_safe);
         let started = Instant::now();
-        let mut backoff = self.0.retry.backoff();
+        // A view's policy for this call, else the client's.
+        let policy = crate::options::retry();
+        let retry = policy.as_ref().unwrap_or(&self.0.retry);
+        let mut backoff = retry.backoff();
         // Whether an attempt that failed may still have done the work on the server.
         let mut earlier_arrived = false;
         let mut attempt = 0;
@@ -178,7 +183,7 @@ impl Transport {
                 // A 429 said nothing was done: the whole client stays away until the server's
                 // reset, and the call goes again, until the caller's own deadline.
                 (Delivery::Status(StatusCode::TOO_MANY_REQUESTS), Some(deadline)) => {
-                    let wait = self.0.retry.throttle_wait(refusals, server);
+                    let wait = retry.throttle_wait(refusals, server);
                     refusals = refusals.saturating_add(1);
                     if Instant::now()
                         .checked_add(wait)
@@ -189,13 +194,13 @@ impl Transport {
                     Some(wait)
                 }
                 (Delivery::Status(StatusCode::TOO_MANY_REQUESTS), None) => {
-                    let wait = self.0.retry.next_wait(backoff.next(), server, elapsed);
+                    let wait = retry.next_wait(backoff.next(), server, elapsed);
                     refusals = refusals.saturating_add(1);
                     wait
                 }
                 _ => {
                     refusals = 0;
-                    self.0.retry.next_wait(backoff.next(), server, elapsed)
+                    retry.next_wait(backoff.next(), server, elapsed)
                 }
             };
             let Some(wait) = wait else {
