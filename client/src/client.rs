@@ -3,7 +3,7 @@
 use std::{path::Path, sync::Arc};
 
 use crate::{
-    CallOptions, Config, DocumentKind, Error, Job, Upload,
+    CallOptions, Config, DocumentKind, Error, Job, Response, Upload,
     generated::{self, types},
     results::{InvoiceResult, StatementResult},
     transport::{self, Transport},
@@ -223,6 +223,31 @@ impl Client {
         let options = self.view.as_ref().map(|view| view.options.clone());
         let timeout = options.as_deref().and_then(CallOptions::get_timeout);
         crate::options::scope(options, transport::hooks::call(future, timeout))
+    }
+
+    /// Runs `call`, any call of this client, and returns its answer with the HTTP status and
+    /// headers of the response it came from and the time it took: for calls that send one
+    /// request (a resource group's call, [`call`](Self::call) with a generated builder, an
+    /// upload, a job start). Of a call that sends several (a wait, a stream of pages), the last
+    /// response's. Only calls run this way copy their headers.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let page = client.with_response(client.files().list().send()).await?;
+    /// println!("{} files, {:?} requests left", page.files.len(), page.headers().get("x-ratelimit-remaining"));
+    /// let schemas = client.with_response(client.call(client.api().list_schemas().send())).await?;
+    /// println!("{} after {:?}", schemas.status(), schemas.elapsed());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// What `call` returns.
+    pub fn with_response<T>(
+        &self,
+        call: impl Future<Output = Result<T, Error>>,
+    ) -> impl Future<Output = Result<Response<T>, Error>> {
+        crate::response::capture(call)
     }
 
     /// Starts parsing an uploaded document (its `doc_id`).

@@ -101,6 +101,7 @@ mod open_enum;
 mod options;
 mod poll_policy;
 pub mod resources;
+mod response;
 pub mod results;
 mod scheduler;
 mod transport;
@@ -116,6 +117,7 @@ pub use job_status::JobStatus;
 pub use jobs::Job;
 pub use options::CallOptions;
 pub use poll_policy::PollPolicy;
+pub use response::Response;
 pub use results::{
     Amount, AmountError, BankDetails, BuyerDetails, InvoiceDetails, InvoiceResult, StatementResult,
     TaxCalculation, Transaction, TransactionType,

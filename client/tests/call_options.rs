@@ -50,7 +50,11 @@ async fn mock_server() -> (MockServer, Client) {
 }
 
 fn job(status: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(
+    job_with(200, status)
+}
+
+fn job_with(code: u16, status: &str) -> ResponseTemplate {
+    ResponseTemplate::new(code).set_body_json(
         json!({"success": true, "data": {"job_id": "job_1", "status": status, "results": {}}}),
     )
 }
@@ -315,4 +319,41 @@ async fn extra_headers_go_with_every_request_of_the_view_and_the_key_stays() {
     assert!(matches!(refused, Error::InvalidInput { .. }));
     assert!(refused.to_string().contains("Authorization"), "{refused}");
     assert!(!refused.to_string().contains("sk_other"), "{refused}");
+}
+
+#[tokio::test]
+async fn a_call_answers_with_its_status_headers_and_time() {
+    let (server, client) = mock_server().await;
+    Mock::given(path("/api/v1/parse/job_1"))
+        .respond_with(
+            job_with(202, "processing")
+                .insert_header("x-ratelimit-remaining", "41")
+                .insert_header("x-ratelimit-reset", "1999999999"),
+        )
+        .mount(&server)
+        .await;
+    let answer = client
+        .with_response(client.jobs().get("job_1"))
+        .await
+        .expect("answered");
+    assert_eq!(
+        answer.status().as_u16(),
+        202,
+        "the status as the server sent it"
+    );
+    let remaining = answer.headers().get("x-ratelimit-remaining");
+    assert_eq!(remaining.and_then(|v| v.to_str().ok()), Some("41"));
+    assert!(answer.elapsed() > Duration::ZERO);
+    assert_eq!(answer.job_id, "job_1", "derefs to the typed answer");
+
+    // A generated builder through `call`, on a view: the same.
+    let view = client.with_options(CallOptions::new().retry(RetryPolicy::none()));
+    let generated = view.api().get_general_job_status().job_id("job_1").send();
+    let answer = view
+        .with_response(view.call(generated))
+        .await
+        .expect("answered");
+    assert_eq!(answer.status().as_u16(), 202);
+    assert!(answer.headers().contains_key("x-ratelimit-reset"));
+    assert_eq!(answer.into_inner().data.job_id, "job_1");
 }

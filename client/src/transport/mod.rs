@@ -264,6 +264,7 @@ impl Transport {
         let status = response.status();
         span.record("status", status.as_u16());
         self.0.limiter.observe(response.headers());
+        crate::response::record(status, response.headers());
         let asked = retry::server_delay(status, response.headers());
         let retry_after = asked.map(|delay| self.0.retry.cap_server_delay(delay));
         if asked != retry_after {
