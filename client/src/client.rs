@@ -143,6 +143,24 @@ impl Client {
         progenitor_client::ClientInfo::inner(&self.inner.api).limiter()
     }
 
+    /// What the rate limiter this client shares with its clones holds now: requests left in
+    /// the window, how long a request made now would wait, how many calls are waiting, and
+    /// what the API last said in its `X-RateLimit-*` headers.
+    ///
+    /// ```
+    /// let client = invaro::Client::builder()
+    ///     .api_key("sk_test_123")
+    ///     .rate_limit(invaro::RateLimit::per_minute(120))
+    ///     .build()?;
+    /// let budget = client.rate_limit();
+    /// assert_eq!(budget.remaining, Some(120));
+    /// assert!(budget.server.is_none(), "the API has said nothing yet");
+    /// # Ok::<(), invaro::Error>(())
+    /// ```
+    pub fn rate_limit(&self) -> crate::RateBudget {
+        self.limiter().snapshot()
+    }
+
     /// The settings this client runs with.
     ///
     /// ```

@@ -89,6 +89,7 @@ pub mod generated {
 pub use generated::types;
 
 pub mod batch;
+mod budget;
 mod client;
 mod config;
 mod document_kind;
@@ -108,6 +109,7 @@ mod transport;
 mod upload;
 pub mod webhook;
 
+pub use budget::{RateBudget, ServerBudget};
 pub use client::{BatchOutcome, BatchReport, Client, ParsedDocument};
 pub use config::{ClientBuilder, Config, DEFAULT_BASE_URL};
 pub use document_kind::DocumentKind;
