@@ -70,6 +70,11 @@
 //! - `journal`: the SQLite journal of [`batch`] (bundled SQLite).
 //! - `webhook-receiver`: the axum receiver of [`webhook`]; verifying needs no feature.
 //! - `clap`: [`DocumentKind`] as a `clap::ValueEnum`.
+//! - `metrics`: what the client does, through the `metrics` facade to any recorder:
+//!   counters `invaro_requests_total` (labels `operation`, `status`; `error` when no answer
+//!   came), `invaro_retries_total` and `invaro_rate_limited_total` (label `operation`);
+//!   histograms `invaro_limiter_wait_seconds` (each attempt's wait for the rate limiter) and
+//!   `invaro_wait_seconds` (label `kind`: from a wait's start to the completed status seen).
 
 #![deny(missing_docs)]
 #![deny(clippy::missing_errors_doc)]
@@ -98,6 +103,7 @@ pub mod facts;
 mod generated_ext;
 mod job_status;
 mod jobs;
+mod metrics;
 mod open_enum;
 mod options;
 mod poll_policy;

@@ -211,6 +211,7 @@ impl Transport {
                 self.0.limiter.hold(wait);
             }
             tracing::debug!(operation, ?wait, failure = %failure.describe(), "retrying");
+            crate::metrics::retry(operation);
             tokio::time::sleep(wait).await;
         };
         match failure {
@@ -236,9 +237,16 @@ impl Transport {
             status = tracing::field::Empty,
             limiter_wait_ms = tracing::field::Empty,
         );
-        self.exchange(http, cost, request, &span)
+        let result = self
+            .exchange(http, cost, request, &span)
             .instrument(span.clone())
-            .await
+            .await;
+        let status = match &result {
+            Ok(response) | Err(FailedAttempt::Status(response)) => Some(response.status()),
+            Err(FailedAttempt::Transport(_)) => None,
+        };
+        crate::metrics::request(operation, status);
+        result
     }
 
     /// The work of [`attempt`](Self::attempt), recording what it learns in `span`.
@@ -255,6 +263,7 @@ impl Transport {
             Ok(Some(permit)) => permit,
             _ => self.0.limiter.acquire(cost).await,
         };
+        crate::metrics::limiter_wait(waited.elapsed());
         let waited = u64::try_from(waited.elapsed().as_millis()).unwrap_or(u64::MAX);
         span.record("limiter_wait_ms", waited);
         let response = http
