@@ -35,6 +35,9 @@
 //!   ([`RetryPolicy`]), timeouts, bounded bodies, exact numbers, tracing.
 //! - [`Client`] and its flows ([`Client::parse_file`], [`Client::parse_batch`]), configured by
 //!   [`ClientBuilder`]; [`Job`] waits ([`PollPolicy`]).
+//! - Per call: [`Client::with_options`] ([`CallOptions`]: a timeout, a retry policy, extra
+//!   headers), [`Client::with_response`] ([`Response`]: status, headers, time taken) and
+//!   [`Client::rate_limit`] ([`RateBudget`]: what the limiter holds now).
 //! - [`facts`]: what the API accepts, defined once; [`Upload`]: files checked and streamed.
 //! - [`Error`]: the one error type; [`results`]: typed results; [`webhook`]: verification and
 //!   an opt-in receiver; [`batch`]: journaled batches that survive a crash.

@@ -89,8 +89,9 @@ impl CallOptions {
         self
     }
 
-    /// Adds a header to every request of the view (a second value for the same name adds to
-    /// the first). Values are kept out of `Debug` and logs.
+    /// Adds a header to every request of the view, in place of a header of that name the
+    /// request would carry otherwise (`Accept`, say); a second value for the same name adds to
+    /// the first. Values are kept out of `Debug` and logs.
     ///
     /// ```
     /// let refused = invaro::CallOptions::new().header("Authorization", "Bearer other");
@@ -163,9 +164,13 @@ pub(crate) fn retry() -> Option<RetryPolicy> {
         .flatten()
 }
 
-/// Adds the extra headers of the call running in this task, if its view set any.
+/// Adds the extra headers of the call running in this task, if its view set any: each name
+/// the view sets takes the view's values in place of the request's own (an `Accept`, say).
 pub(crate) fn add_headers(headers: &mut HeaderMap) {
     let _ = CURRENT.try_with(|options| {
+        for name in options.headers.keys() {
+            headers.remove(name);
+        }
         for (name, value) in &options.headers {
             headers.append(name, value.clone());
         }
@@ -187,6 +192,27 @@ mod tests {
         let error = CallOptions::new().header("X-Ok", "a\nb").unwrap_err();
         assert!(error.to_string().contains("X-Ok"), "{error}");
         assert!(CallOptions::new().header("bad name", "x").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_views_header_takes_the_place_of_the_requests_own() {
+        let options = CallOptions::new()
+            .header("Accept", "application/pdf")
+            .and_then(|o| o.header("X-Tag", "a"))
+            .and_then(|o| o.header("X-Tag", "b"))
+            .unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("accept", HeaderValue::from_static("application/json"));
+        scope(Some(Arc::new(options)), async { add_headers(&mut headers) }).await;
+        let values = |name| headers.get_all(name).iter().cloned().collect::<Vec<_>>();
+        assert_eq!(values("accept"), ["application/pdf"]);
+        assert_eq!(values("x-tag"), ["a", "b"]);
+        let mut untouched = HeaderMap::new();
+        add_headers(&mut untouched);
+        assert!(
+            untouched.is_empty(),
+            "outside a view's call, nothing is added"
+        );
     }
 
     #[test]
