@@ -357,3 +357,26 @@ async fn a_call_answers_with_its_status_headers_and_time() {
     assert!(answer.headers().contains_key("x-ratelimit-reset"));
     assert_eq!(answer.into_inner().data.job_id, "job_1");
 }
+
+#[tokio::test]
+async fn a_429_on_a_call_without_retries_still_holds_the_client() {
+    let (server, client) = mock_server().await;
+    Mock::given(path("/api/v1/parse/job_1"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "7"))
+        .mount(&server)
+        .await;
+    let client = client.with_options(
+        CallOptions::new().retry(RetryPolicy::none().max_server_delay(Duration::from_secs(30))),
+    );
+    let error = client.jobs().get("job_1").await.unwrap_err();
+    assert!(matches!(error, Error::RateLimited(_)), "{error:?}");
+    assert_eq!(requests_to(&server, "/api/v1/parse/job_1").await, 1);
+    let held = client
+        .rate_limit()
+        .held_for
+        .expect("the 429 holds the client");
+    assert!(
+        held > Duration::from_secs(5) && held <= Duration::from_secs(7),
+        "{held:?}"
+    );
+}

@@ -204,6 +204,13 @@ impl Transport {
                 }
             };
             let Some(wait) = wait else {
+                if refusals > 0 {
+                    // This call gives up (its policy allows no more), but the server's word
+                    // still holds every call of the client.
+                    self.0
+                        .limiter
+                        .hold(retry.throttle_wait(refusals - 1, server));
+                }
                 break failure;
             };
             if refusals > 0 {
