@@ -33,7 +33,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Log every request on stderr (operation, attempt, status).
+    /// Log every request on stderr (operation, attempt, status); on runs longer than a second,
+    /// also the rate budget once a second (left, in flight, waiting, the API's last word).
     #[arg(short, long, global = true)]
     pub verbose: bool,
 

@@ -43,6 +43,8 @@ pub struct Ctx {
     pub progress: Progress,
     /// Ctrl-C.
     pub interrupt: Interrupt,
+    /// `--verbose`: long runs also show the rate budget once a second.
+    pub verbose: bool,
 }
 
 impl Ctx {
@@ -50,7 +52,15 @@ impl Ctx {
     /// from when they started, so the client's own per-wait deadline is set beyond reach: two
     /// deadlines due at once would race to report.
     pub fn client(&self) -> Result<Client, Failure> {
-        Ok(self.builder()?.build()?)
+        Ok(self.watching(self.builder()?.build()?))
+    }
+
+    /// `client`, its budget shown once a second with `--verbose`.
+    pub fn watching(&self, client: Client) -> Client {
+        if self.verbose {
+            crate::budget::watch(&client, &self.progress);
+        }
+        client
     }
 
     /// The settings of [`client`](Self::client), to add to.

@@ -4,6 +4,7 @@
 //! says what happened (see [`exit::Exit`]).
 
 mod args;
+mod budget;
 mod commands;
 mod context;
 mod exit;
@@ -75,6 +76,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         out: Output::new(cli.json),
         progress: Progress::new(),
         interrupt: Interrupt::listen(),
+        verbose: cli.verbose,
     };
     dispatch(&ctx, cli.command).await
 }

@@ -3,7 +3,7 @@
 use std::{path::Path, sync::Arc};
 
 use crate::{
-    Config, DocumentKind, Error, Job, Upload,
+    CallOptions, Config, DocumentKind, Error, Job, Response, Upload,
     generated::{self, types},
     results::{InvoiceResult, StatementResult},
     transport::{self, Transport},
@@ -22,6 +22,15 @@ use crate::{
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// The options of a view made by [`Client::with_options`].
+    view: Option<Arc<View>>,
+}
+
+/// A view's options, and the settings they make effective.
+#[derive(Debug)]
+struct View {
+    options: Arc<CallOptions>,
+    config: Config,
 }
 
 #[derive(Debug)]
@@ -80,7 +89,48 @@ impl Client {
                 config,
                 scheduler,
             }),
+            view: None,
         })
+    }
+
+    /// A view of this client whose calls run with `options`: the same connection pool, rate
+    /// limiter and waits, cheap to make (one allocation) and to clone. Every call made through
+    /// it takes the options: the resource groups, [`call`](Self::call) with a generated
+    /// builder, uploads, job starts and waits ([`Client::job`]), batches. Settings the options
+    /// leave out come from this client; a view of a view takes the new options in place of
+    /// the old.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// use std::time::Duration;
+    /// use invaro::{CallOptions, RetryPolicy};
+    /// let quick = CallOptions::new().timeout(Duration::from_secs(2)).retry(RetryPolicy::none());
+    /// let page = client.with_options(quick).files().list().send().await?;
+    /// let traced = client.with_options(CallOptions::new().header("X-Request-Id", "r-17")?);
+    /// let schemas = traced.call(traced.api().list_schemas().send()).await?;
+    /// # let _ = (page, schemas); Ok(()) }
+    /// ```
+    pub fn with_options(&self, options: CallOptions) -> Client {
+        let mut config = self.inner.config.clone();
+        if let Some(policy) = options.get_retry() {
+            config.retry = policy.clone();
+        }
+        if let Some(timeout) = options.get_timeout() {
+            let deadline = config.poll.get_deadline().min(timeout);
+            config.poll = config.poll.deadline(deadline);
+        }
+        Client {
+            inner: self.inner.clone(),
+            view: Some(Arc::new(View {
+                options: Arc::new(options),
+                config,
+            })),
+        }
+    }
+
+    /// The options of this view ([`with_options`](Self::with_options)), if it is one.
+    pub fn options(&self) -> Option<&CallOptions> {
+        self.view.as_deref().map(|view| &*view.options)
     }
 
     /// The scheduler every wait of this client and its clones shares.
@@ -93,6 +143,24 @@ impl Client {
         progenitor_client::ClientInfo::inner(&self.inner.api).limiter()
     }
 
+    /// What the rate limiter this client shares with its clones holds now: requests left in
+    /// the window, how long a request made now would wait, how many calls are waiting, and
+    /// what the API last said in its `X-RateLimit-*` headers.
+    ///
+    /// ```
+    /// let client = invaro::Client::builder()
+    ///     .api_key("sk_test_123")
+    ///     .rate_limit(invaro::RateLimit::per_minute(120))
+    ///     .build()?;
+    /// let budget = client.rate_limit();
+    /// assert_eq!(budget.remaining, Some(120));
+    /// assert!(budget.server.is_none(), "the API has said nothing yet");
+    /// # Ok::<(), invaro::Error>(())
+    /// ```
+    pub fn rate_limit(&self) -> crate::RateBudget {
+        self.limiter().snapshot()
+    }
+
     /// The settings this client runs with.
     ///
     /// ```
@@ -101,7 +169,9 @@ impl Client {
     /// # Ok::<(), invaro::Error>(())
     /// ```
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        self.view
+            .as_ref()
+            .map_or(&self.inner.config, |view| &view.config)
     }
 
     /// The Files API: list, get, download, delete, upload with validation.
@@ -150,7 +220,8 @@ impl Client {
     }
 
     /// Runs a call of the generated client ([`api`](Self::api)) and returns its body (the
-    /// whole envelope, as the spec declares it), or an [`Error`].
+    /// whole envelope, as the spec declares it), or an [`Error`]. On a view
+    /// ([`with_options`](Self::with_options)), the call runs with the view's options.
     ///
     /// ```no_run
     /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
@@ -167,7 +238,34 @@ impl Client {
             >,
         >,
     {
-        transport::hooks::call(future)
+        let options = self.view.as_ref().map(|view| view.options.clone());
+        let timeout = options.as_deref().and_then(CallOptions::get_timeout);
+        crate::options::scope(options, transport::hooks::call(future, timeout))
+    }
+
+    /// Runs `call`, any call of this client, and returns its answer with the HTTP status and
+    /// headers of the response it came from and the time it took: for calls that send one
+    /// request (a resource group's call, [`call`](Self::call) with a generated builder, an
+    /// upload, a job start). Of a call that sends several (a wait, a stream of pages), the last
+    /// response's. Only calls run this way copy their headers.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
+    /// let page = client.with_response(client.files().list().send()).await?;
+    /// println!("{} files, {:?} requests left", page.files.len(), page.headers().get("x-ratelimit-remaining"));
+    /// let schemas = client.with_response(client.call(client.api().list_schemas().send())).await?;
+    /// println!("{} after {:?}", schemas.status(), schemas.elapsed());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// What `call` returns.
+    pub fn with_response<T>(
+        &self,
+        call: impl Future<Output = Result<T, Error>>,
+    ) -> impl Future<Output = Result<Response<T>, Error>> {
+        crate::response::capture(call)
     }
 
     /// Starts parsing an uploaded document (its `doc_id`).

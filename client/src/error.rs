@@ -52,6 +52,16 @@ pub enum Error {
         /// The last status the server reported, if any answer came.
         last_status: Option<JobStatus>,
     },
+    /// The call did not finish within the timeout of its [`CallOptions`](crate::CallOptions)
+    /// (waiting for the rate limiter, every attempt and the waits between them).
+    #[error("the call did not finish within its timeout of {after:?}{}", in_doubt(*.resend_safe))]
+    Timeout {
+        /// The timeout.
+        after: Duration,
+        /// Whether sending the same call again is safe (see [`Error::is_retryable`]): a GET or
+        /// DELETE; not a POST or PUT, which may have reached the server.
+        resend_safe: bool,
+    },
     /// A client-side check failed before anything was sent.
     #[error("{subject}: {rule}")]
     InvalidInput {
@@ -107,6 +117,14 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+}
+
+fn in_doubt(resend_safe: bool) -> &'static str {
+    if resend_safe {
+        ""
+    } else {
+        "; its request may have reached the server"
+    }
 }
 
 fn seen(status: Option<&JobStatus>) -> String {
@@ -224,7 +242,7 @@ impl Error {
         match self {
             Self::RateLimited(_) | Self::WaitTimeout { .. } => true,
             Self::Api(e) => e.resend_safe,
-            Self::Transport { resend_safe, .. } => *resend_safe,
+            Self::Transport { resend_safe, .. } | Self::Timeout { resend_safe, .. } => *resend_safe,
             Self::JobFailed { .. }
             | Self::InvalidInput { .. }
             | Self::Io { .. }
@@ -242,6 +260,7 @@ impl Error {
             Self::Transport { source, .. } => source.status(),
             Self::JobFailed { .. }
             | Self::WaitTimeout { .. }
+            | Self::Timeout { .. }
             | Self::InvalidInput { .. }
             | Self::Journal { .. }
             | Self::JournalBusy { .. }

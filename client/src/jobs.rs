@@ -243,7 +243,10 @@ impl Poll {
             Err(e) => return Step::End(Err(e)),
         };
         match current.status {
-            JobStatus::Completed => return Step::End(Ok(current)),
+            JobStatus::Completed => {
+                crate::metrics::wait_completed(job.kind, self.started.elapsed());
+                return Step::End(Ok(current));
+            }
             JobStatus::Failed => {
                 let message = (current.error).unwrap_or_else(|| "no reason given".into());
                 let job_id = job.id.clone();

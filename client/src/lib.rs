@@ -35,6 +35,9 @@
 //!   ([`RetryPolicy`]), timeouts, bounded bodies, exact numbers, tracing.
 //! - [`Client`] and its flows ([`Client::parse_file`], [`Client::parse_batch`]), configured by
 //!   [`ClientBuilder`]; [`Job`] waits ([`PollPolicy`]).
+//! - Per call: [`Client::with_options`] ([`CallOptions`]: a timeout, a retry policy, extra
+//!   headers), [`Client::with_response`] ([`Response`]: status, headers, time taken) and
+//!   [`Client::rate_limit`] ([`RateBudget`]: what the limiter holds now).
 //! - [`facts`]: what the API accepts, defined once; [`Upload`]: files checked and streamed.
 //! - [`Error`]: the one error type; [`results`]: typed results; [`webhook`]: verification and
 //!   an opt-in receiver; [`batch`]: journaled batches that survive a crash.
@@ -70,6 +73,11 @@
 //! - `journal`: the SQLite journal of [`batch`] (bundled SQLite).
 //! - `webhook-receiver`: the axum receiver of [`webhook`]; verifying needs no feature.
 //! - `clap`: [`DocumentKind`] as a `clap::ValueEnum`.
+//! - `metrics`: what the client does, through the `metrics` facade to any recorder:
+//!   counters `invaro_requests_total` (labels `operation`, `status`; `error` when no answer
+//!   came), `invaro_retries_total` and `invaro_rate_limited_total` (label `operation`);
+//!   histograms `invaro_limiter_wait_seconds` (each attempt's wait for the rate limiter) and
+//!   `invaro_wait_seconds` (label `kind`: from a wait's start to the completed status seen).
 
 #![deny(missing_docs)]
 #![deny(clippy::missing_errors_doc)]
@@ -89,6 +97,7 @@ pub mod generated {
 pub use generated::types;
 
 pub mod batch;
+mod budget;
 mod client;
 mod config;
 mod document_kind;
@@ -97,15 +106,19 @@ pub mod facts;
 mod generated_ext;
 mod job_status;
 mod jobs;
+mod metrics;
 mod open_enum;
+mod options;
 mod poll_policy;
 pub mod resources;
+mod response;
 pub mod results;
 mod scheduler;
 mod transport;
 mod upload;
 pub mod webhook;
 
+pub use budget::{RateBudget, ServerBudget};
 pub use client::{BatchOutcome, BatchReport, Client, ParsedDocument};
 pub use config::{ClientBuilder, Config, DEFAULT_BASE_URL};
 pub use document_kind::DocumentKind;
@@ -113,7 +126,9 @@ pub use error::{ApiError, Error};
 pub use facts::{MAX_BATCH, MAX_FILE_BYTES, MAX_FILES, sniff};
 pub use job_status::JobStatus;
 pub use jobs::Job;
+pub use options::CallOptions;
 pub use poll_policy::PollPolicy;
+pub use response::Response;
 pub use results::{
     Amount, AmountError, BankDetails, BuyerDetails, InvoiceDetails, InvoiceResult, StatementResult,
     TaxCalculation, Transaction, TransactionType,

@@ -313,13 +313,14 @@ impl crate::Client {
         progress: Option<ProgressFn>,
     ) -> Result<Vec<types::UploadedDocument>, Error> {
         let checked = check(files).await?;
-        let response: types::UploadResponse = crate::transport::hooks::call(send(
-            self.api(),
-            Route::Documents,
-            &checked,
-            progress.as_ref(),
-        ))
-        .await?;
+        let response: types::UploadResponse = self
+            .call(send(
+                self.api(),
+                Route::Documents,
+                &checked,
+                progress.as_ref(),
+            ))
+            .await?;
         Ok(response.data.files)
     }
 }

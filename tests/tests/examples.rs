@@ -103,3 +103,24 @@ async fn list_everything_walks_every_page() {
     assert!(has_line(&text, "5 files in all"), "{text}");
     assert!(has_line(&text, "3 invoice schemas: "), "{text}");
 }
+
+#[tokio::test]
+async fn metrics_prometheus_exports_the_sdks_counters() {
+    let text = output("metrics-prometheus", |out| {
+        Box::pin(metrics_prometheus::run(out))
+    })
+    .await;
+    let lines = [
+        "file list failed: true",
+        "invaro_requests_total{operation=\"list_files\",status=\"503\"} 4",
+        "invaro_retries_total{operation=\"list_files\"} 3",
+        "invaro_requests_total{operation=\"upload_documents\",status=\"200\"} 1",
+        "invaro_wait_seconds_count{kind=\"invoice\"} 1",
+    ];
+    for line in lines {
+        assert!(
+            has_line(&text, line),
+            "no line starting {line:?} in:\n{text}"
+        );
+    }
+}

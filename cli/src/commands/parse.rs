@@ -73,7 +73,7 @@ async fn client_for(
         .await
         .map_err(|e| Failure::usage(format!("--webhook-listen {addr}: cannot listen: {e}")))?;
     let url = args.webhook_url.clone().unwrap_or_else(|| listener.url());
-    let client = ctx.builder()?.webhooks(&receiver, url).build()?;
+    let client = ctx.watching(ctx.builder()?.webhooks(&receiver, url).build()?);
     Ok((client, Some(listener)))
 }
 

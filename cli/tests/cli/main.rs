@@ -17,3 +17,5 @@ mod shared;
 mod support;
 #[cfg(unix)]
 mod terminal;
+#[cfg(unix)]
+mod verbose;

@@ -14,12 +14,17 @@ use crate::Error;
 use crate::error::{ApiError, Attempted};
 use crate::generated::{self, types};
 
-/// Runs one generated call, turning its error into an [`Error`] that knows the response status.
+/// Runs one generated call, within `timeout` if given, turning its error into an [`Error`]
+/// that knows the response status.
 ///
 /// Built from combinators rather than as an `async fn`: an `async fn` keeps its argument and
 /// the future it awaits side by side, which would double the size of every call's future (and
-/// the bytes moved each time one is polled into place).
-pub(crate) fn call<T, F>(future: F) -> impl Future<Output = Result<T, Error>>
+/// the bytes moved each time one is polled into place). The timer is boxed, and only when
+/// there is a timeout, for the same reason.
+pub(crate) fn call<T, F>(
+    future: F,
+    timeout: Option<std::time::Duration>,
+) -> impl Future<Output = Result<T, Error>>
 where
     F: Future<
         Output = Result<
@@ -28,11 +33,19 @@ where
         >,
     >,
 {
-    use futures::FutureExt;
-    super::with_last_attempt(future).then(|(result, last)| async move {
+    use futures::{FutureExt, future::Either};
+    let bounded = match timeout {
+        None => Either::Left(future.map(Ok)),
+        Some(limit) => Either::Right(Box::pin(tokio::time::timeout(limit, future))),
+    };
+    super::with_last_attempt(bounded).then(move |(result, last)| async move {
         match result {
-            Ok(value) => Ok(value.into_inner()),
-            Err(e) => Err(from_generated(e, last).await),
+            Ok(Ok(value)) => Ok(value.into_inner()),
+            Ok(Err(e)) => Err(from_generated(e, last).await),
+            Err(_) => Err(Error::Timeout {
+                after: timeout.unwrap_or_default(),
+                resend_safe: last.repeat_safe,
+            }),
         }
     })
 }

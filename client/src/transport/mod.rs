@@ -129,6 +129,8 @@ impl Transport {
         let headers = request.headers_mut();
         headers.insert(AUTHORIZATION, self.0.authorization.clone());
         headers.insert(USER_AGENT, self.0.user_agent.clone());
+        // A view's extra headers (never one of the two above: `CallOptions` refuses those).
+        crate::options::add_headers(headers);
     }
 
     /// Sends the request `make` builds, again while the retry classifier allows: every attempt
@@ -149,7 +151,10 @@ impl Transport {
         let repeat_safe = retry::repeat_safe(&method);
         record(|last| last.repeat_safe = repeat_safe);
         let started = Instant::now();
-        let mut backoff = self.0.retry.backoff();
+        // A view's policy for this call, else the client's.
+        let policy = crate::options::retry();
+        let retry = policy.as_ref().unwrap_or(&self.0.retry);
+        let mut backoff = retry.backoff();
         // Whether an attempt that failed may still have done the work on the server.
         let mut earlier_arrived = false;
         let mut attempt = 0;
@@ -178,7 +183,7 @@ impl Transport {
                 // A 429 said nothing was done: the whole client stays away until the server's
                 // reset, and the call goes again, until the caller's own deadline.
                 (Delivery::Status(StatusCode::TOO_MANY_REQUESTS), Some(deadline)) => {
-                    let wait = self.0.retry.throttle_wait(refusals, server);
+                    let wait = retry.throttle_wait(refusals, server);
                     refusals = refusals.saturating_add(1);
                     if Instant::now()
                         .checked_add(wait)
@@ -189,16 +194,23 @@ impl Transport {
                     Some(wait)
                 }
                 (Delivery::Status(StatusCode::TOO_MANY_REQUESTS), None) => {
-                    let wait = self.0.retry.next_wait(backoff.next(), server, elapsed);
+                    let wait = retry.next_wait(backoff.next(), server, elapsed);
                     refusals = refusals.saturating_add(1);
                     wait
                 }
                 _ => {
                     refusals = 0;
-                    self.0.retry.next_wait(backoff.next(), server, elapsed)
+                    retry.next_wait(backoff.next(), server, elapsed)
                 }
             };
             let Some(wait) = wait else {
+                if refusals > 0 {
+                    // This call gives up (its policy allows no more), but the server's word
+                    // still holds every call of the client.
+                    self.0
+                        .limiter
+                        .hold(retry.throttle_wait(refusals - 1, server));
+                }
                 break failure;
             };
             if refusals > 0 {
@@ -206,6 +218,7 @@ impl Transport {
                 self.0.limiter.hold(wait);
             }
             tracing::debug!(operation, ?wait, failure = %failure.describe(), "retrying");
+            crate::metrics::retry(operation);
             tokio::time::sleep(wait).await;
         };
         match failure {
@@ -231,9 +244,16 @@ impl Transport {
             status = tracing::field::Empty,
             limiter_wait_ms = tracing::field::Empty,
         );
-        self.exchange(http, cost, request, &span)
+        let result = self
+            .exchange(http, cost, request, &span)
             .instrument(span.clone())
-            .await
+            .await;
+        let status = match &result {
+            Ok(response) | Err(FailedAttempt::Status(response)) => Some(response.status()),
+            Err(FailedAttempt::Transport(_)) => None,
+        };
+        crate::metrics::request(operation, status);
+        result
     }
 
     /// The work of [`attempt`](Self::attempt), recording what it learns in `span`.
@@ -250,6 +270,7 @@ impl Transport {
             Ok(Some(permit)) => permit,
             _ => self.0.limiter.acquire(cost).await,
         };
+        crate::metrics::limiter_wait(waited.elapsed());
         let waited = u64::try_from(waited.elapsed().as_millis()).unwrap_or(u64::MAX);
         span.record("limiter_wait_ms", waited);
         let response = http
@@ -259,6 +280,7 @@ impl Transport {
         let status = response.status();
         span.record("status", status.as_u16());
         self.0.limiter.observe(response.headers());
+        crate::response::record(status, response.headers());
         let asked = retry::server_delay(status, response.headers());
         let retry_after = asked.map(|delay| self.0.retry.cap_server_delay(delay));
         if asked != retry_after {

@@ -21,6 +21,8 @@ use std::{
 };
 
 use reqwest::header::HeaderMap;
+
+mod snapshot;
 use tokio::{sync::Notify, time::Instant};
 
 /// The longest the limiter holds requests on the server's word (`X-RateLimit-Remaining: 0`
