@@ -29,6 +29,8 @@ pub mod oracle;
 mod polling;
 pub mod report;
 #[cfg(feature = "bench")]
+mod relay;
+#[cfg(feature = "bench")]
 mod requests;
 #[cfg(feature = "bench")]
 mod server;
@@ -53,7 +55,8 @@ pub struct Args {
     #[arg(long)]
     pub skip_build: bool,
     /// Run only this section (named as its module: requests, upload, decode, polling,
-    /// end_to_end, webhooks, batch, shared_budget, build_cost); its figures go to report-SECTION.json.
+    /// end_to_end, webhooks, batch, shared_budget, relay, build_cost); its figures go to
+    /// report-SECTION.json.
     #[arg(long, value_name = "SECTION", value_parser = clap::builder::PossibleValuesParser::new(SECTIONS))]
     pub only: Option<String>,
     /// Run one upload in this process and print its memory (the bench's own child process).
@@ -65,7 +68,7 @@ pub struct Args {
 }
 
 /// The sections, in the order they run.
-pub const SECTIONS: [&str; 9] = [
+pub const SECTIONS: [&str; 10] = [
     "requests",
     "upload",
     "decode",
@@ -74,6 +77,7 @@ pub const SECTIONS: [&str; 9] = [
     "webhooks",
     "batch",
     "shared_budget",
+    "relay",
     "build_cost",
 ];
 
@@ -187,6 +191,7 @@ fn title(section: &str) -> &'static str {
         "webhooks" => "completions pushed by webhook",
         "batch" => "large batches (two batches of 200, in compressed time)",
         "shared_budget" => "1, 2, 4 and 8 processes on one key, shared through Redis or not",
+        "relay" => "webhooks delivered to one replica of 1, 2, 4 and 8, relayed through Redis or not",
         _ => "build cost (five cold builds)",
     }
 }
@@ -216,6 +221,7 @@ fn measure(args: &Args) -> Result<(), String> {
             "webhooks" => webhooks::run(&settings, &work)?,
             "batch" => batch::run(&work)?,
             "shared_budget" => shared_budget::run(&settings)?,
+            "relay" => relay::run(&settings, &work)?,
             _ => build_cost::run(&settings, &work)?,
         });
     }

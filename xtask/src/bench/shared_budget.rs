@@ -239,13 +239,13 @@ pub fn child_main(args: &[String]) -> Result<(), String> {
 }
 
 /// A `redis-server` of the bench's own on a free port, stopped when dropped.
-struct Redis {
+pub(super) struct Redis {
     child: Child,
     port: u16,
 }
 
 impl Redis {
-    fn start() -> Option<Self> {
+    pub(super) fn start() -> Option<Self> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .ok()?
@@ -267,7 +267,7 @@ impl Redis {
         None
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 }
