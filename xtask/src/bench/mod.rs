@@ -27,9 +27,9 @@ mod end_to_end;
 pub mod oracle;
 #[cfg(feature = "bench")]
 mod polling;
-pub mod report;
 #[cfg(feature = "bench")]
 mod relay;
+pub mod report;
 #[cfg(feature = "bench")]
 mod requests;
 #[cfg(feature = "bench")]
@@ -191,7 +191,9 @@ fn title(section: &str) -> &'static str {
         "webhooks" => "completions pushed by webhook",
         "batch" => "large batches (two batches of 200, in compressed time)",
         "shared_budget" => "1, 2, 4 and 8 processes on one key, shared through Redis or not",
-        "relay" => "webhooks delivered to one replica of 1, 2, 4 and 8, relayed through Redis or not",
+        "relay" => {
+            "webhooks delivered to one replica of 1, 2, 4 and 8, relayed through Redis or not"
+        }
         _ => "build cost (five cold builds)",
     }
 }
