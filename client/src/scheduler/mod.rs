@@ -247,8 +247,7 @@ impl Shared {
                 permit.release_unused();
                 continue;
             };
-            let next = now + board.every;
-            let slot = paced.then(|| board.next_slot.replace(next).unwrap_or(now));
+            let slot = paced.then(|| board.take_slot(now));
             let entry = board.waits.get_mut(&id).expect("pick names a wait");
             entry.grant = Some((permit, slot));
             entry.woken.notify_one();
@@ -346,6 +345,18 @@ impl Board {
     fn fair_turn(&self) -> Duration {
         let waits = u32::try_from(self.waits.len()).unwrap_or(u32::MAX);
         self.every.saturating_mul(waits).saturating_mul(FAIR_TURNS)
+    }
+
+    /// Takes the paced slot due now and returns it (to give back if the check is not sent).
+    /// Slots keep to a grid while checks keep coming, so that the time a wait takes to use its
+    /// turn does not add up into a slower pace; after a pause, the grid starts again from now
+    /// (no burst makes up for the pause).
+    fn take_slot(&mut self, now: Instant) -> Instant {
+        let on_grid =
+            (self.next_slot).filter(|slot| now.saturating_duration_since(*slot) < self.every);
+        let taken = on_grid.unwrap_or(now);
+        self.next_slot = Some(taken + self.every);
+        taken
     }
 
     /// Remembers that a job of `kind` took `took`.
