@@ -4,10 +4,10 @@
 //! it and where its absence fails them.
 
 use std::{
-    io::{Read, Write},
+    io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 /// A running `redis-server`.
@@ -26,7 +26,7 @@ impl RedisServer {
             .port();
         match spawn(port) {
             Some(child) => {
-                let server = Self { child, port };
+                let mut server = Self { child, port };
                 server.wait_ready();
                 Some(server)
             }
@@ -82,27 +82,60 @@ impl RedisServer {
         String::from_utf8_lossy(&buf[..n]).into_owned()
     }
 
-    /// Waits (at most 10 s) until it answers PING.
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-                let mut buf = [0u8; 16];
-                if stream.write_all(b"PING\r\n").is_ok()
-                    && stream
-                        .read(&mut buf)
-                        .is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
-                {
-                    return;
+    /// Waits (at most 10 s) until it says it accepts connections; its log is drained from
+    /// then on, so that a full pipe never stops it.
+    fn wait_ready(&mut self) {
+        let log = self.child.stdout.take().expect("the log is piped");
+        let (ready, said) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(log).lines().map_while(Result::ok) {
+                if line.contains("Ready to accept connections") {
+                    let _ = ready.send(());
                 }
             }
-            std::thread::sleep(Duration::from_millis(20));
+        });
+        said.recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "redis-server on port {} was not ready within 10 s",
+                    self.port
+                )
+            });
+    }
+
+    /// A connection that sees every command the server runs from now on (`MONITOR`).
+    pub fn monitor(&self) -> Monitor {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("redis answers");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("a timeout");
+        stream.write_all(b"MONITOR\r\n").expect("written");
+        let mut lines = BufReader::new(stream);
+        let mut ok = String::new();
+        lines.read_line(&mut ok).expect("MONITOR answers");
+        assert!(ok.starts_with("+OK"), "MONITOR answered {ok:?}");
+        Monitor(lines)
+    }
+}
+
+/// What a `MONITOR` connection sees.
+pub struct Monitor(BufReader<TcpStream>);
+
+impl Monitor {
+    /// Waits (at most 30 s without a command) until `count` commands containing every one of
+    /// `parts` have run, and returns the last of them.
+    pub fn until(&mut self, count: usize, parts: &[&str]) -> String {
+        let mut seen = 0;
+        loop {
+            let mut line = String::new();
+            self.0.read_line(&mut line).expect("a command within 30 s");
+            if parts.iter().all(|part| line.contains(part)) {
+                seen += 1;
+                if seen == count {
+                    return line;
+                }
+            }
         }
-        panic!(
-            "redis-server on port {} did not answer within 10 s",
-            self.port
-        );
     }
 }
 
@@ -117,7 +150,7 @@ fn spawn(port: u16) -> Option<Child> {
     Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .ok()

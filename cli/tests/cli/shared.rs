@@ -337,22 +337,11 @@ fn a_webhook_delivered_to_one_replica_ends_the_wait_in_another() {
     let _entered = rt.enter();
     let verifier = || Verifier::new(SECRET).expect("a secret");
     let (receiver_a, receiver_b) = (Receiver::new(verifier()), Receiver::new(verifier()));
+    let mut monitor = redis.monitor();
     let a = listening(&server, &redis, &receiver_a);
     let _b = listening(&server, &redis, &receiver_b);
     // Both replicas listen on the key's channel.
-    let channel = loop {
-        let channels = redis.command("PUBSUB CHANNELS *");
-        if let Some(name) = channels.lines().find(|l| l.ends_with(":events")) {
-            break name.to_string();
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    while !redis
-        .command(&format!("PUBSUB NUMSUB {channel}"))
-        .contains(":2\r\n")
-    {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    monitor.until(2, &["\"SUBSCRIBE\"", ":events\""]);
     rt.block_on(async {
         // A waits; the delivery lands on B.
         let job = a.job(DocumentKind::Invoice, "job_done_1");
