@@ -18,9 +18,14 @@ use invaro::{
     DocumentKind, PollPolicy, SharedLimit,
     webhook::{Listener, Receiver, Verifier},
 };
-use invaro_sandbox::{JobTimings, Sandbox, samples};
+use invaro_sandbox::Sandbox;
 
-use super::{Settings, report::Figure, report::median, shared_budget::Redis};
+use super::{
+    Settings,
+    report::{Figure, median},
+    shared_budget::Redis,
+    webhooks::{sample_files, sandbox},
+};
 
 const DOCUMENTS: usize = 12;
 const REPLICAS: [usize; 4] = [1, 2, 4, 8];
@@ -34,17 +39,7 @@ pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
         eprintln!("bench: relay: no redis-server on this machine; section skipped");
         return Ok(Vec::new());
     };
-    let dir = work.join("relay");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let files = (0..DOCUMENTS)
-        .map(|i| {
-            let path = dir.join(format!("invoice-{i:02}.pdf"));
-            let bytes = [samples::INVOICE_PDF, format!("\n% copy {i}\n").as_bytes()].concat();
-            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-            Ok(path)
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+    let files = sample_files(&work.join("relay"), DOCUMENTS)?;
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -60,7 +55,7 @@ pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
         let mut runs = Vec::new();
         for run in 0..settings.polling_repeats.max(3) {
             let one = |url: Option<&str>| -> Result<f64, String> {
-                let sandbox = server.block_on(sandbox())?;
+                let sandbox = server.block_on(sandbox(SECRET))?;
                 let delay = runtime.block_on(parse_all(&sandbox, &files, replicas, url));
                 drop(sandbox);
                 delay
@@ -89,18 +84,6 @@ pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
     }
     server.shutdown_background();
     Ok(figures)
-}
-
-async fn sandbox() -> Result<Sandbox, String> {
-    Sandbox::builder()
-        .webhook_secret(SECRET)
-        .job_timings(JobTimings {
-            pending: Duration::ZERO,
-            processing: Duration::from_millis(300),
-        })
-        .start()
-        .await
-        .map_err(|e| format!("the sandbox: {e}"))
 }
 
 /// Parses `files`, [`STAGGER`] apart, spread over `replicas` clients whose deliveries all go to

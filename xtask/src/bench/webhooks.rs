@@ -8,7 +8,10 @@
 //! The documents start 150 ms apart and their jobs take 300 ms, so the checks of different jobs
 //! do not queue behind each other, and every run stays within 60 requests a minute.
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use chrono::Utc;
 use futures::StreamExt;
@@ -26,18 +29,7 @@ const SECRET: &str = "bench-webhook-secret";
 
 /// Runs the section and returns its figures.
 pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
-    let dir = work.join("webhooks");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let files = (0..DOCUMENTS)
-        .map(|i| {
-            let path = dir.join(format!("statement-{i:02}.pdf"));
-            let mut bytes = samples::INVOICE_PDF.to_vec();
-            bytes.extend_from_slice(format!("\n% copy {i}\n").as_bytes());
-            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-            Ok(path)
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+    let files = sample_files(&work.join("webhooks"), DOCUMENTS)?;
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -51,7 +43,7 @@ pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
     let mut runs = Vec::new();
     for run in 0..settings.polling_repeats.max(3) {
         let one = |push| -> Result<f64, String> {
-            let sandbox = server.block_on(sandbox())?;
+            let sandbox = server.block_on(sandbox(SECRET))?;
             let delay = runtime.block_on(parse_all(&sandbox, &files, push));
             drop(sandbox);
             delay
@@ -80,9 +72,25 @@ pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
     ])
 }
 
-async fn sandbox() -> Result<Sandbox, String> {
+/// `count` distinct sample invoices written afresh into `dir`.
+pub(super) fn sample_files(dir: &Path, count: usize) -> Result<Vec<PathBuf>, String> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    (0..count)
+        .map(|i| {
+            let path = dir.join(format!("invoice-{i:02}.pdf"));
+            let bytes = [samples::INVOICE_PDF, format!("\n% copy {i}\n").as_bytes()].concat();
+            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(path)
+        })
+        .collect()
+}
+
+/// A sandbox that signs its deliveries with `secret` and completes each job 300 ms after it
+/// starts.
+pub(super) async fn sandbox(secret: &str) -> Result<Sandbox, String> {
     Sandbox::builder()
-        .webhook_secret(SECRET)
+        .webhook_secret(secret)
         .job_timings(JobTimings {
             pending: Duration::ZERO,
             processing: Duration::from_millis(300),
