@@ -1,7 +1,7 @@
 //! Parse jobs: check one, wait for it, watch its progress. How waits poll is stated once, on
 //! [`PollPolicy`].
 
-use futures::{Stream, StreamExt};
+use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
 pub(crate) use crate::poll_policy::far_after;
@@ -129,7 +129,7 @@ impl Job {
         mut on_update: impl FnMut(&types::Job),
     ) -> Result<ParsedDocument, Error> {
         let updates = self.updates_until(deadline);
-        futures::pin_mut!(updates);
+        futures_util::pin_mut!(updates);
         let mut last = None;
         while let Some(update) = updates.next().await {
             let job = update?;
@@ -145,7 +145,7 @@ impl Job {
     ///
     /// ```no_run
     /// # async fn demo(job: invaro::Job) -> Result<(), invaro::Error> {
-    /// use futures::StreamExt;
+    /// use futures_util::StreamExt;
     /// let mut updates = std::pin::pin!(job.updates());
     /// while let Some(update) = updates.next().await {
     ///     let job = update?;
@@ -171,7 +171,7 @@ impl Job {
             ticket: None,
         };
         // The state is `None` once the wait has ended; dropping it drops the wait's ticket.
-        futures::stream::unfold(Some(poll), |poll| async move {
+        futures_util::stream::unfold(Some(poll), |poll| async move {
             let mut poll = poll?;
             loop {
                 match poll.next().await {

@@ -14,7 +14,7 @@
 //!
 //! ```no_run
 //! # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
-//! use futures::TryStreamExt;
+//! use futures_util::TryStreamExt;
 //! let page = client.files().list().page_size(20).send().await?;
 //! let all: Vec<_> = client.schemas().list().into_stream().try_collect().await?;
 //! println!("{} files on page 1, {} schemas", page.files.len(), all.len());

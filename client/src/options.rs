@@ -148,8 +148,8 @@ tokio::task_local! {
 pub(crate) fn scope<F: Future>(
     options: Option<Arc<CallOptions>>,
     call: F,
-) -> futures::future::Either<F, tokio::task::futures::TaskLocalFuture<Arc<CallOptions>, F>> {
-    use futures::future::Either;
+) -> futures_util::future::Either<F, tokio::task::futures::TaskLocalFuture<Arc<CallOptions>, F>> {
+    use futures_util::future::Either;
     match options {
         None => Either::Left(call),
         Some(options) => Either::Right(CURRENT.scope(options, call)),

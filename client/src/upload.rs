@@ -13,7 +13,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
+use futures_util::{StreamExt, TryStreamExt};
 use progenitor_client::{ClientInfo, ResponseValue};
 use reqwest::{
     Body, Method,
@@ -173,7 +173,7 @@ fn form(files: &[Checked], progress: Option<&ProgressFn>) -> Form {
     let sent = Arc::new(AtomicU64::new(0));
     files.iter().fold(Form::new(), |form, file| {
         let mut chunks = match &file.upload.source {
-            Source::Bytes(bytes) => futures::stream::iter([Ok(bytes.clone())]).boxed(),
+            Source::Bytes(bytes) => futures_util::stream::iter([Ok(bytes.clone())]).boxed(),
             Source::Path(path) => file_stream(path.clone()),
         };
         if let Some(progress) = progress.cloned() {
@@ -194,11 +194,11 @@ fn form(files: &[Checked], progress: Option<&ProgressFn>) -> Form {
     })
 }
 
-type Chunks = futures::stream::BoxStream<'static, std::io::Result<Bytes>>;
+type Chunks = futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>;
 
 /// The file's bytes, opened only when the first chunk is wanted.
 fn file_stream(path: PathBuf) -> Chunks {
-    futures::stream::once(tokio::fs::File::open(path))
+    futures_util::stream::once(tokio::fs::File::open(path))
         .map_ok(tokio_util::io::ReaderStream::new)
         .try_flatten()
         .boxed()

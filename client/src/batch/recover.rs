@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use futures::StreamExt;
+use futures_util::StreamExt;
 use tokio::time::Instant;
 
 use super::{
@@ -180,7 +180,7 @@ impl Runner<'_> {
             .list()
             .page_size(PAGE_SIZE)
             .into_stream();
-        futures::pin_mut!(files);
+        futures_util::pin_mut!(files);
         let mut records = Vec::new();
         while let Some(record) = files.next().await.transpose()? {
             let older = record

@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use futures::StreamExt;
+use futures_util::StreamExt;
 use tokio::time::Instant;
 
 use super::{
@@ -182,7 +182,7 @@ impl<'a> Runner<'a> {
         // on status checks only what uploads and starts leave.
         let sending = tokio::sync::Semaphore::new(self.concurrency);
         let all = tracks.len().max(1);
-        let driven: Vec<Result<Settled, Error>> = futures::stream::iter(tracks)
+        let driven: Vec<Result<Settled, Error>> = futures_util::stream::iter(tracks)
             .map(|track| self.drive(track, deadline, &sending))
             .buffered(all)
             .collect()

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use futures::{Stream, StreamExt};
+use futures_util::{Stream, StreamExt};
 
 use super::pages::{Listing, Page, Paging, all_pages};
 use crate::{Client, DocumentKind, Error, Upload, types};
@@ -33,7 +33,7 @@ impl<'a> Files<'a> {
     ///
     /// ```no_run
     /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
-    /// use futures::TryStreamExt;
+    /// use futures_util::TryStreamExt;
     /// let page = client.files().list().page_size(50).send().await?; // one page
     /// let all: Vec<_> = client.files().list().into_stream().try_collect().await?; // every page
     /// println!("{} on the first page, {} in all", page.files.len(), all.len());

@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
-//! use futures::TryStreamExt;
+//! use futures_util::TryStreamExt;
 //! let page = client.files().list().page_size(50).send().await?;
 //! println!("{} files on the first page", page.files.len());
 //! let every_file: Vec<_> = client.files().list().into_stream().try_collect().await?;

@@ -1,6 +1,6 @@
 //! Reading a paged list as one stream, whatever the server says about its length.
 
-use futures::{Stream, TryStreamExt, stream};
+use futures_util::{Stream, TryStreamExt, stream};
 
 use crate::{DocumentKind, Error};
 

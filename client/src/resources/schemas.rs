@@ -1,6 +1,6 @@
 //! `client.schemas()`: custom extraction schemas (create, list, get, update).
 
-use futures::Stream;
+use futures_util::Stream;
 
 use super::pages::{Listing, Page, Paging, all_pages};
 use crate::{Client, DocumentKind, Error, types};
@@ -65,7 +65,7 @@ impl<'a> Schemas<'a> {
     ///
     /// ```no_run
     /// # async fn demo(client: invaro::Client) -> Result<(), invaro::Error> {
-    /// use futures::TryStreamExt;
+    /// use futures_util::TryStreamExt;
     /// let names: Vec<String> = client
     ///     .schemas()
     ///     .list()

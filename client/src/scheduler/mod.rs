@@ -221,7 +221,7 @@ impl Shared {
     async fn dispatch(&self) {
         loop {
             let changed = self.changed.notified();
-            futures::pin_mut!(changed);
+            futures_util::pin_mut!(changed);
             changed.as_mut().enable();
             let pick = self.lock().pick(Instant::now());
             match pick {
@@ -414,7 +414,7 @@ impl Ticket {
         let _asking = Asking::new(self);
         loop {
             let woken = self.woken.notified();
-            futures::pin_mut!(woken);
+            futures_util::pin_mut!(woken);
             woken.as_mut().enable();
             if let Some(turn) = self.take_turn() {
                 return turn;

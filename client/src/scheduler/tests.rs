@@ -38,7 +38,7 @@ async fn next_of(tickets: &[&Ticket]) -> usize {
             i
         })
     });
-    futures::future::select_all(turns).await.0
+    futures_util::future::select_all(turns).await.0
 }
 
 fn job(status: JobStatus, progress: Option<f64>) -> types::Job {

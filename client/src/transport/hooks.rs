@@ -33,7 +33,7 @@ where
         >,
     >,
 {
-    use futures::{FutureExt, future::Either};
+    use futures_util::{FutureExt, future::Either};
     let bounded = match timeout {
         None => Either::Left(future.map(Ok)),
         Some(limit) => Either::Right(Box::pin(tokio::time::timeout(limit, future))),

@@ -335,7 +335,7 @@ pub(crate) struct DoneByEarlierAttempt;
 pub(crate) fn with_last_attempt<F: Future>(
     call: F,
 ) -> impl Future<Output = (F::Output, Attempted)> {
-    use futures::FutureExt;
+    use futures_util::FutureExt;
     let with_last = call.map(|output| (output, LAST_ATTEMPT.with(Cell::get)));
     LAST_ATTEMPT.scope(Cell::new(Attempted::default()), with_last)
 }
@@ -411,7 +411,7 @@ async fn read_whole(mut response: Response) -> reqwest::Result<Response> {
         let cut = std::io::Error::other(format!(
             "the response body is longer than {MAX_BODY_BYTES} bytes, the most this client reads"
         ));
-        reqwest::Body::wrap_stream(futures::stream::iter([Ok(body), Err(cut)]))
+        reqwest::Body::wrap_stream(futures_util::stream::iter([Ok(body), Err(cut)]))
     } else {
         reqwest::Body::from(body)
     };

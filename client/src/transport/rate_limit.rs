@@ -294,7 +294,7 @@ impl Limiter {
             }
             let turn = shared.queue.lock().await;
             let arrived = shared.urgent_arrived.notified();
-            futures::pin_mut!(arrived);
+            futures_util::pin_mut!(arrived);
             arrived.as_mut().enable();
             while shared.urgent.load(Ordering::SeqCst) == 0 {
                 let taken = shared

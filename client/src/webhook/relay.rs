@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::{EventKind, Receiver, WebhookEvent};
