@@ -96,6 +96,8 @@ pub struct Settings {
     pub polling_repeats: usize,
     /// Timed runs of `cargo xtask codegen --check`.
     pub check_runs: usize,
+    /// Rounds of the three downstream cold builds (medians are reported).
+    pub build_rounds: usize,
 }
 
 impl Settings {
@@ -109,6 +111,7 @@ impl Settings {
                 decode_rounds: 3,
                 polling_repeats: 1,
                 check_runs: 2,
+                build_rounds: 1,
             }
         } else {
             Self {
@@ -118,6 +121,7 @@ impl Settings {
                 decode_rounds: 9,
                 polling_repeats: 3,
                 check_runs: 5,
+                build_rounds: 3,
             }
         }
     }
@@ -194,7 +198,9 @@ fn title(section: &str) -> &'static str {
         "relay" => {
             "webhooks delivered to one replica of 1, 2, 4 and 8, relayed through Redis or not"
         }
-        _ => "build cost (five cold builds)",
+        _ => {
+            "build cost (a warm-up, three programs in rounds, two `cargo build -p invaro`; all cold)"
+        }
     }
 }
 
