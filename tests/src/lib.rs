@@ -170,8 +170,32 @@ async fn parse_one(
     }
 }
 
+/// What the README's quick start needs to run as a doctest, in one hidden line: a sandbox for
+/// the rest of the process, `INVARO_API_KEY` and `INVARO_BASE_URL` pointing at it, and a
+/// temporary working folder holding `invoice.pdf`. Keep both values alive while the test runs.
+///
+/// # Panics
+///
+/// When the sandbox cannot start or the folder cannot be made: the doctest fails.
+pub async fn readme_quick_start() -> (Sandbox, tempfile::TempDir) {
+    let sandbox = Sandbox::builder()
+        .job_timings(invaro_sandbox::JobTimings::INSTANT)
+        .start()
+        .await
+        .expect("the sandbox starts");
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    std::fs::write(folder.path().join("invoice.pdf"), samples::INVOICE_PDF).expect("written");
+    std::env::set_current_dir(folder.path()).expect("the folder is usable");
+    // SAFETY: a doctest's process; nothing else reads or writes the environment meanwhile.
+    unsafe {
+        std::env::set_var("INVARO_API_KEY", sandbox.api_key());
+        std::env::set_var("INVARO_BASE_URL", sandbox.base_url());
+    }
+    (sandbox, folder)
+}
+
 /// The README's examples, compiled and run as doctests so that they stay true (here, where both
-/// the SDK and the sandbox are dependencies); the quick start, which needs a key, is compiled only.
+/// the SDK and the sandbox are dependencies).
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
