@@ -56,11 +56,6 @@ pub struct Counting {
 impl Counting {
     /// Starts a server that serves `limit` requests in any `window` and refuses the rest.
     pub fn start(limit: usize, window: Duration) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
         let shared = Shared {
             limit,
             window,
@@ -70,16 +65,8 @@ impl Counting {
             .route("/api/v1/parse/upload", post(upload))
             .route("/api/v1/parse/invoices", post(start))
             .route("/api/v1/parse/invoices/{job_id}", get(status))
-            .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))) })
             .with_state(shared.clone());
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("a free port");
-        let url = format!(
-            "http://{}/api/v1",
-            listener.local_addr().expect("an address")
-        );
-        runtime.spawn(async move { axum::serve(listener, app).await });
+        let (runtime, url) = crate::support::serve_scripted(app);
         Self {
             shared,
             url,

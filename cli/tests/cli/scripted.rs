@@ -53,11 +53,6 @@ pub struct Scripted {
 impl Scripted {
     /// Starts the server on a free port of 127.0.0.1.
     pub fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
         let (tx, events) = mpsc::channel();
         let shared = Shared {
             log: Arc::default(),
@@ -70,16 +65,8 @@ impl Scripted {
             .route("/api/v1/parse/invoices/{job_id}", get(status))
             .route("/api/v1/parse/statements/{job_id}", get(status))
             .route("/api/v1/parse/{job_id}", get(status))
-            .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))) })
             .with_state(shared.clone());
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("a free port");
-        let url = format!(
-            "http://{}/api/v1",
-            listener.local_addr().expect("an address")
-        );
-        runtime.spawn(async move { axum::serve(listener, app).await });
+        let (runtime, url) = crate::support::serve_scripted(app);
         let cut = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("a free port");

@@ -16,6 +16,30 @@ pub const KEY: &str = "sk_test_SECRET_4f9a27";
 /// The `invaro` binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_invaro");
 
+/// Serves `app` on a free port of 127.0.0.1 from a runtime of its own (so tests can stay
+/// synchronous), whose FastAPI-style answer to an unknown path is `404 {"detail": "Not
+/// Found"}`. Returns the runtime (the server lives as long as it does) and the base URL.
+pub fn serve_scripted(app: axum::Router) -> (tokio::runtime::Runtime, String) {
+    let app = app.fallback(|| async {
+        let body = axum::Json(serde_json::json!({"detail": "Not Found"}));
+        (axum::http::StatusCode::NOT_FOUND, body)
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("a free port");
+    let url = format!(
+        "http://{}/api/v1",
+        listener.local_addr().expect("an address")
+    );
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    (runtime, url)
+}
+
 /// A sandbox serving on its own runtime, so tests can stay synchronous.
 pub struct Api {
     handle: Option<Sandbox>,
