@@ -107,6 +107,31 @@ existing() {
     echo "$S/$1/$number"
 }
 
+# A new pull request or issue in folder $1, from the options: open, with its labels.
+write_new() {
+    mkdir -p "$1"
+    printf '%s' "$title" > "$1/title"
+    printf '%s' "$body" > "$1/body"
+    printf 'OPEN' > "$1/state"
+    for l in $(each "$adds"); do add_label "$1" "$l"; done
+}
+
+# `edit` of the pull request or issue in folder $1: every label is checked before anything
+# changes, as gh does.
+edit() {
+    for l in $(each "$adds"); do need_label "$l"; done
+    [ -z "$title" ] || printf '%s' "$title" > "$1/title"
+    [ -z "$body_set" ] || printf '%s' "$body" > "$1/body"
+    for l in $(each "$adds"); do add_label "$1" "$l"; done
+    for l in $(each "$removes"); do remove_label "$1" "$l"; done
+}
+
+# `close` of the pull request or issue in folder $1, with the comment if there is one.
+close() {
+    printf 'CLOSED' > "$1/state"
+    [ -z "$comment" ] || printf '%s\n' "$comment" >> "$1/comments"
+}
+
 [ $# -ge 2 ] || die "fake gh: a subcommand is needed"
 group=$1 verb=$2
 shift 2
@@ -142,22 +167,14 @@ $REPO/pull/$n"
     fi
     n=$(next_number)
     d="$S/pulls/$n"
-    mkdir -p "$d"
-    printf '%s' "$title" > "$d/title"
-    printf '%s' "$body" > "$d/body"
+    write_new "$d"
     printf '%s' "$head" > "$d/head"
     printf '%s' "$base" > "$d/base"
-    printf 'OPEN' > "$d/state"
-    for l in $(each "$adds"); do add_label "$d" "$l"; done
     echo "$REPO/pull/$n"
     ;;
 "pr edit")
     d=$(existing pulls "PullRequest")
-    for l in $(each "$adds"); do need_label "$l"; done
-    [ -z "$title" ] || printf '%s' "$title" > "$d/title"
-    [ -z "$body_set" ] || printf '%s' "$body" > "$d/body"
-    for l in $(each "$adds"); do add_label "$d" "$l"; done
-    for l in $(each "$removes"); do remove_label "$d" "$l"; done
+    edit "$d"
     echo "$REPO/pull/$number"
     ;;
 "pr close")
@@ -166,34 +183,23 @@ $REPO/pull/$n"
         echo "! Pull request $REPO/pull/$number is already closed" >&2
         exit 0
     fi
-    printf 'CLOSED' > "$d/state"
-    [ -z "$comment" ] || printf '%s\n' "$comment" >> "$d/comments"
+    close "$d"
     ;;
 "issue create")
     [ -n "$title" ] && [ -n "$body_set" ] || die "fake gh: issue create needs --title and --body(-file)"
     for l in $(each "$adds"); do need_label "$l"; done
     n=$(next_number)
-    d="$S/issues/$n"
-    mkdir -p "$d"
-    printf '%s' "$title" > "$d/title"
-    printf '%s' "$body" > "$d/body"
-    printf 'OPEN' > "$d/state"
-    for l in $(each "$adds"); do add_label "$d" "$l"; done
+    write_new "$S/issues/$n"
     echo "$REPO/issues/$n"
     ;;
 "issue edit")
     d=$(existing issues "Issue")
-    for l in $(each "$adds"); do need_label "$l"; done
-    [ -z "$title" ] || printf '%s' "$title" > "$d/title"
-    [ -z "$body_set" ] || printf '%s' "$body" > "$d/body"
-    for l in $(each "$adds"); do add_label "$d" "$l"; done
-    for l in $(each "$removes"); do remove_label "$d" "$l"; done
+    edit "$d"
     echo "$REPO/issues/$number"
     ;;
 "issue close")
     d=$(existing issues "Issue")
-    printf 'CLOSED' > "$d/state"
-    [ -z "$comment" ] || printf '%s\n' "$comment" >> "$d/comments"
+    close "$d"
     ;;
 *)
     die "fake gh: unsupported command: $group $verb"
