@@ -359,6 +359,22 @@ async fn a_call_answers_with_its_status_headers_and_time() {
 }
 
 #[tokio::test]
+async fn a_views_cap_on_the_servers_wait_is_the_one_reported() {
+    let (server, client) = mock_server().await;
+    Mock::given(path("/api/v1/parse/job_1"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "30"))
+        .mount(&server)
+        .await;
+    let view = client.with_options(
+        CallOptions::new().retry(RetryPolicy::none().max_server_delay(Duration::from_secs(2))),
+    );
+    let Error::RateLimited(refused) = view.jobs().get("job_1").await.unwrap_err() else {
+        panic!("a 429 is Error::RateLimited");
+    };
+    assert_eq!(refused.retry_after, Some(Duration::from_secs(2)));
+}
+
+#[tokio::test]
 async fn a_429_on_a_call_without_retries_still_holds_the_client() {
     let (server, client) = mock_server().await;
     Mock::given(path("/api/v1/parse/job_1"))

@@ -288,7 +288,7 @@ impl Board {
             let due = if score > 0.0 {
                 due
             } else {
-                due.max(now + entry.policy.floor())
+                due.max(far_after(now, entry.policy.floor()))
             };
             if due > now {
                 next = Some(next.map_or(due, |n| n.min(due)));
@@ -355,7 +355,7 @@ impl Board {
         let on_grid =
             (self.next_slot).filter(|slot| now.saturating_duration_since(*slot) < self.every);
         let taken = on_grid.unwrap_or(now);
-        self.next_slot = Some(taken + self.every);
+        self.next_slot = Some(far_after(taken, self.every));
         taken
     }
 

@@ -164,7 +164,10 @@ impl Transport {
         let failure = loop {
             attempt += 1;
             let request = next.take().unwrap_or_else(&make);
-            let failure = match self.attempt(http, operation, cost, attempt, request).await {
+            let failure = match self
+                .attempt(http, retry, operation, cost, attempt, request)
+                .await
+            {
                 Ok(mut response) if earlier_arrived && already_done(&method, response.status()) => {
                     tracing::debug!(operation, status = %response.status(), "an earlier attempt did the work");
                     response.extensions_mut().insert(DoneByEarlierAttempt);
@@ -232,6 +235,7 @@ impl Transport {
     async fn attempt(
         &self,
         http: &reqwest::Client,
+        retry: &RetryPolicy,
         operation: &'static str,
         cost: u32,
         attempt: u32,
@@ -245,7 +249,7 @@ impl Transport {
             limiter_wait_ms = tracing::field::Empty,
         );
         let result = self
-            .exchange(http, cost, request, &span)
+            .exchange(http, retry, cost, request, &span)
             .instrument(span.clone())
             .await;
         let status = match &result {
@@ -260,6 +264,7 @@ impl Transport {
     async fn exchange(
         &self,
         http: &reqwest::Client,
+        retry: &RetryPolicy,
         cost: u32,
         request: Request,
         span: &tracing::Span,
@@ -282,7 +287,7 @@ impl Transport {
         self.0.limiter.observe(response.headers());
         crate::response::record(status, response.headers());
         let asked = retry::server_delay(status, response.headers());
-        let retry_after = asked.map(|delay| self.0.retry.cap_server_delay(delay));
+        let retry_after = asked.map(|delay| retry.cap_server_delay(delay));
         if asked != retry_after {
             tracing::warn!(
                 ?asked,

@@ -236,9 +236,9 @@ impl Limiter {
         if let Some(gate) = &self.gate {
             gate.hold(wait);
         }
-        let Some(until) = Instant::now().checked_add(wait) else {
-            return;
-        };
+        // A wait past what the clock holds (a server's absurd Retry-After with no cap set) is a
+        // hold without end, not none.
+        let until = crate::poll_policy::far_after(Instant::now(), wait);
         let mut state = self.inner.lock();
         state.held_until = Some(state.held_until.map_or(until, |held| held.max(until)));
     }
@@ -617,6 +617,14 @@ mod tests {
             drop(limiter.acquire(1).await);
             assert_eq!(start.elapsed(), 5 * SECOND, "and then ends");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_past_what_the_clock_holds_still_holds() {
+        let limiter = Limiter::new(RateLimit::new(100, SECOND));
+        limiter.hold(Duration::MAX);
+        let waiting = tokio::time::timeout(Duration::from_secs(3600), limiter.acquire(1)).await;
+        assert!(waiting.is_err(), "still held an hour later");
     }
 
     #[tokio::test]

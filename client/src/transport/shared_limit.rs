@@ -253,12 +253,26 @@ pub(crate) fn key_prefix(api_key: &str, base_url: &str) -> String {
     format!("invaro:{{{}}}", &hash[..32])
 }
 
-/// The URL with any password replaced, for messages.
+/// The URL with any password replaced, for messages: the one before the host, and the
+/// `pass` query parameter a `redis+unix://` URL carries it in.
 fn redact(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut parsed) => {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("REDACTED"));
+            }
+            if parsed.query_pairs().any(|(name, _)| name.contains("pass")) {
+                let pairs: Vec<(String, String)> = (parsed.query_pairs())
+                    .map(|(name, value)| {
+                        let value = if name.contains("pass") {
+                            "REDACTED".into()
+                        } else {
+                            value
+                        };
+                        (name.into_owned(), value.into_owned())
+                    })
+                    .collect();
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
             }
             parsed.to_string()
         }
@@ -528,6 +542,16 @@ mod tests {
             !debug.contains("hunter2") && debug.contains("REDACTED"),
             "{debug}"
         );
+        for url in [
+            "redis+unix:///run/redis.sock?db=1&pass=hunter2",
+            "unix:///run/redis.sock?pass=hunter2",
+        ] {
+            let debug = format!("{:?}", SharedLimit::redis(url));
+            assert!(
+                !debug.contains("hunter2") && debug.contains("REDACTED"),
+                "{debug}"
+            );
+        }
         let e = SharedLimit::redis("http://:hunter2@127.0.0.1")
             .gate(RateLimit::default(), "key", "https://api")
             .unwrap_err()
