@@ -117,7 +117,12 @@ async fn the_apis_lower_count_wins_and_waiting_calls_show() {
         let client = client.clone();
         async move { client.jobs().get("job_1").await }
     });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while client.rate_limit().waiting == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the call never waited"
+        );
         tokio::task::yield_now().await;
     }
     assert_eq!(client.rate_limit().waiting, 1);

@@ -73,7 +73,6 @@ fn four_processes_with_separate_limiters_meet_429s_and_still_finish_everything()
         server.refused() > 0,
         "the processes overran the key's budget and were answered with 429s"
     );
-    assert!(server.most_in_a_window() <= 10);
 }
 
 #[test]
@@ -112,11 +111,15 @@ fn a_429_holds_every_call_of_the_client_not_only_the_refused_one() {
                     .await
             }
         });
-        while server.forced() == 0 {
+        // The refusal's answer is in once the client holds; another call now waits with it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while client.rate_limit().held_for.is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the 429 never held the client"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        // The refusal's answer is in; another call of the same client now waits with it.
-        tokio::time::sleep(Duration::from_millis(50)).await;
         let other = client.job(invaro::DocumentKind::Invoice, "job_b");
         let held = tokio::time::timeout(Duration::from_millis(500), other.status()).await;
         assert!(
