@@ -57,9 +57,7 @@ struct Measured {
 pub fn run(work: &Path) -> Result<Vec<Figure>, String> {
     let dir = work.join("batch");
     let _ = std::fs::remove_dir_all(&dir);
-    let docs = dir.join("docs");
-    std::fs::create_dir_all(&docs).map_err(|e| format!("{}: {e}", docs.display()))?;
-    let files = documents(&docs, DOCUMENTS)?;
+    let files = documents(&dir.join("docs"), DOCUMENTS)?;
     let whole = one_run(&files, &dir.join("whole.sqlite"), false)?;
     let resumed = one_run(&files, &dir.join("resumed.sqlite"), true)?;
     let requests = DOCUMENTS * REQUESTS_EACH;
@@ -95,8 +93,10 @@ pub fn run(work: &Path) -> Result<Vec<Figure>, String> {
     ])
 }
 
-/// `count` distinct PDFs in `dir`.
+/// `count` distinct PDFs written afresh into `dir` (emptied first).
 pub(super) fn documents(dir: &Path, count: usize) -> Result<Vec<PathBuf>, String> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     (0..count)
         .map(|i| {
             let path = dir.join(format!("statement-{i:03}.pdf"));
@@ -110,12 +110,7 @@ pub(super) fn documents(dir: &Path, count: usize) -> Result<Vec<PathBuf>, String
 
 /// One batch on a fresh sandbox and journal; with `interrupt`, dropped at half and resumed.
 fn one_run(files: &[PathBuf], journal: &Path, interrupt: bool) -> Result<Measured, String> {
-    // The sandbox serves from a runtime of its own, so it does not share the client's.
-    let server = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("a tokio runtime: {e}"))?;
+    let (server, runtime) = super::server::runtimes()?;
     let sandbox: Sandbox = server
         .block_on(
             Sandbox::builder()
@@ -128,10 +123,6 @@ fn one_run(files: &[PathBuf], journal: &Path, interrupt: bool) -> Result<Measure
                 .start(),
         )
         .map_err(|e| format!("the sandbox: {e}"))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("a tokio runtime: {e}"))?;
     let seconds = runtime.block_on(batch(&sandbox, files, journal, interrupt))?;
     let stats = sandbox.stats();
     eprintln!(

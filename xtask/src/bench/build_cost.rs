@@ -81,7 +81,8 @@ pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
     // The warm-up: the default build reads the sources of all three.
     build(&programs[1])?;
     let mut runs: [Vec<Cold>; 3] = Default::default();
-    for round in 0..settings.build_rounds.max(1) {
+    let rounds = settings.build_rounds.max(1);
+    for round in 0..rounds {
         for i in 0..3 {
             let which = (round + i) % 3;
             runs[which].push(build(&programs[which])?);
@@ -101,10 +102,7 @@ pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
         let verdict = if ratio <= goal { "met" } else { "not met" };
         figures.push(
             Figure::new(
-                format!(
-                    "cold build of a hello-world on invaro, {what} (median of {})",
-                    settings.build_rounds.max(1)
-                ),
+                format!("cold build of a hello-world on invaro, {what} (median of {rounds})"),
                 cold.seconds,
                 "s",
             )

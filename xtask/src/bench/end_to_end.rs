@@ -30,20 +30,9 @@ const REQUESTS_EACH: usize = 3;
 
 /// Runs the section and returns its figures.
 pub fn run(work: &Path) -> Result<Vec<Figure>, String> {
-    let docs = work.join("end_to_end");
-    let _ = std::fs::remove_dir_all(&docs);
-    std::fs::create_dir_all(&docs).map_err(|e| format!("{}: {e}", docs.display()))?;
-    let files = super::batch::documents(&docs, DOCUMENTS)?;
-    let server = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("a tokio runtime: {e}"))?;
+    let files = super::batch::documents(&work.join("end_to_end"), DOCUMENTS)?;
+    let (server, runtime) = super::server::runtimes()?;
     let sandbox = server.block_on(sandbox(None))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("a tokio runtime: {e}"))?;
     let seconds = runtime.block_on(parse_all(&sandbox, &files))?;
     let stats = sandbox.stats();
     drop(sandbox);

@@ -8,8 +8,8 @@
 //! completion (`polling`), 100 documents uploaded, started and waited on through one client
 //! (`end_to_end`), completions pushed by webhook (`webhooks`), large journaled batches with and
 //! without an interruption (`batch`), several processes on one key, sharing their budget through
-//! Redis or not (`shared_budget`), and the build cost of generating the client at build time
-//! (`build_cost`); `--only <section>` runs one of them. Every comparison runs interleaved
+//! Redis or not (`shared_budget`), webhook deliveries relayed between replicas (`relay`), and
+//! the build cost of generating the client at build time (`build_cost`); `--only <section>` runs one of them. Every comparison runs interleaved
 //! against the same local server, and figures are medians over repeated runs.
 //!
 //! `cargo xtask` builds xtask in debug without the SDK; `bench` therefore runs itself again
@@ -98,6 +98,8 @@ pub struct Settings {
     pub check_runs: usize,
     /// Rounds of the three downstream cold builds (medians are reported).
     pub build_rounds: usize,
+    /// Windows' worth of requests in each run of the shared-budget section.
+    pub budget_windows: usize,
 }
 
 impl Settings {
@@ -112,6 +114,7 @@ impl Settings {
                 polling_repeats: 1,
                 check_runs: 2,
                 build_rounds: 1,
+                budget_windows: 4,
             }
         } else {
             Self {
@@ -122,6 +125,7 @@ impl Settings {
                 polling_repeats: 3,
                 check_runs: 5,
                 build_rounds: 3,
+                budget_windows: 8,
             }
         }
     }

@@ -10,9 +10,11 @@
 //! (the sandbox's `updated_at`) to its `parse_file` returning, over the jobs of the replicas that
 //! received no delivery (with one replica, over all).
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
-use chrono::Utc;
 use futures::StreamExt;
 use invaro::{
     DocumentKind, PollPolicy, SharedLimit,
@@ -24,14 +26,12 @@ use super::{
     Settings,
     report::{Figure, median},
     shared_budget::Redis,
-    webhooks::{sample_files, sandbox},
+    webhooks::{SECRET, sandbox, seen_after},
 };
 
 const DOCUMENTS: usize = 12;
 const REPLICAS: [usize; 4] = [1, 2, 4, 8];
-const STAGGER: Duration = Duration::from_millis(150);
 const SAFETY_NET: Duration = Duration::from_secs(3);
-const SECRET: &str = "bench-relay-secret";
 
 /// Runs the section and returns its figures.
 pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
@@ -39,23 +39,15 @@ pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
         eprintln!("bench: relay: no redis-server on this machine; section skipped");
         return Ok(Vec::new());
     };
-    let files = sample_files(&work.join("relay"), DOCUMENTS)?;
-    let server = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("a tokio runtime: {e}"))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("a tokio runtime: {e}"))?;
+    let files = super::batch::documents(&work.join("relay"), DOCUMENTS)?;
+    let (server, runtime) = super::server::runtimes()?;
     let mut figures = Vec::new();
     for replicas in REPLICAS {
         // (relayed, separate) per run, the order alternating.
         let mut runs = Vec::new();
         for run in 0..settings.polling_repeats.max(3) {
             let one = |url: Option<&str>| -> Result<f64, String> {
-                let sandbox = server.block_on(sandbox(SECRET))?;
+                let sandbox = server.block_on(sandbox())?;
                 let delay = runtime.block_on(parse_all(&sandbox, &files, replicas, url));
                 drop(sandbox);
                 delay
@@ -86,12 +78,12 @@ pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
     Ok(figures)
 }
 
-/// Parses `files`, [`STAGGER`] apart, spread over `replicas` clients whose deliveries all go to
+/// Parses `files`, [`STAGGER`](super::webhooks::STAGGER) apart, spread over `replicas` clients whose deliveries all go to
 /// the first one's listener, sharing through `redis` if given; returns the median delay from
 /// completion to seen of the jobs the other replicas waited on (all, with one), in seconds.
 async fn parse_all(
     sandbox: &Sandbox,
-    files: &[std::path::PathBuf],
+    files: &[PathBuf],
     replicas: usize,
     redis: Option<&str>,
 ) -> Result<f64, String> {
@@ -120,19 +112,7 @@ async fn parse_all(
     let delays: Vec<Result<(usize, f64), String>> = futures::stream::iter(files.iter().enumerate())
         .map(|(i, file)| {
             let client = &clients[i % replicas];
-            async move {
-                tokio::time::sleep(STAGGER * u32::try_from(i).unwrap_or(u32::MAX)).await;
-                let parsed = client
-                    .parse_file(file, DocumentKind::Invoice)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let completed = parsed
-                    .job()
-                    .updated_at
-                    .ok_or("a completed job without updated_at")?;
-                let delay = (Utc::now() - completed).to_std().unwrap_or_default();
-                Ok((i, delay.as_secs_f64()))
-            }
+            async move { Ok((i, seen_after(client, file, DocumentKind::Invoice, i).await?)) }
         })
         .buffer_unordered(files.len())
         .collect()

@@ -56,3 +56,19 @@ impl Drop for Server {
         }
     }
 }
+
+/// The two runtimes of a section that measures a client against a server in one process: the
+/// server's (one worker thread, so it never shares a scheduler with the client) and the
+/// client's (current thread).
+pub fn runtimes() -> Result<(tokio::runtime::Runtime, tokio::runtime::Runtime), String> {
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("a tokio runtime: {e}"))?;
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("a tokio runtime: {e}"))?;
+    Ok((server, client))
+}

@@ -46,7 +46,7 @@ type Shared = Arc<Mutex<Counts>>;
 /// Runs the section and returns its figures.
 pub fn run(settings: &Settings) -> Result<Vec<Figure>, String> {
     // Windows' worth of requests in each run: the whole budget of that many windows.
-    let windows = if settings.rounds > 2 { 8 } else { 4 };
+    let windows = settings.budget_windows;
     let redis = Redis::start();
     if redis.is_none() {
         eprintln!("bench: shared_budget: no redis-server on this machine; shared rows skipped");
@@ -54,58 +54,50 @@ pub fn run(settings: &Settings) -> Result<Vec<Figure>, String> {
     let mut figures = Vec::new();
     for processes in PROCESSES {
         let separate = one_run(processes, windows, None)?;
-        let shared = match &redis {
-            Some(redis) => Some(one_run(processes, windows, Some(&redis.url()))?),
-            None => None,
-        };
         let name =
             |what: &str, how: &str| format!("{processes} processes on one key: {what}, {how}");
-        match shared {
-            Some(shared) => {
-                figures.push(
-                    Figure::new(name("budget used", "shared"), shared.used, "%")
-                        .against(
-                            "separate limiters",
-                            separate.used,
-                            shared.used / separate.used,
-                        )
-                        .target(">= 90%"),
-                );
-                figures.push(
-                    Figure::new(name("429s", "shared"), shared.refused as f64, "responses")
-                        .against(
-                            "separate limiters",
-                            separate.refused as f64,
-                            shared.refused as f64 / (separate.refused as f64).max(1.0),
-                        )
-                        .target("0"),
-                );
-                figures.push(
-                    Figure::new(
-                        name("calls failed", "shared"),
-                        shared.failed as f64,
-                        "calls",
-                    )
-                    .against(
-                        "separate limiters",
-                        separate.failed as f64,
-                        shared.failed as f64 / (separate.failed as f64).max(1.0),
-                    )
-                    .target("0"),
-                );
-            }
-            None => {
-                figures.push(Figure::new(
-                    name("budget used", "separate limiters"),
-                    separate.used,
-                    "%",
-                ));
-                figures.push(Figure::new(
-                    name("429s", "separate limiters"),
-                    separate.refused as f64,
-                    "responses",
-                ));
-            }
+        let Some(redis) = &redis else {
+            figures.push(Figure::new(
+                name("budget used", "separate limiters"),
+                separate.used,
+                "%",
+            ));
+            figures.push(Figure::new(
+                name("429s", "separate limiters"),
+                separate.refused as f64,
+                "responses",
+            ));
+            continue;
+        };
+        let shared = one_run(processes, windows, Some(&redis.url()))?;
+        let counted = |shared: usize, separate: usize| {
+            (
+                shared as f64,
+                separate as f64,
+                shared as f64 / (separate as f64).max(1.0),
+            )
+        };
+        let used = (shared.used, separate.used, shared.used / separate.used);
+        for (what, unit, (value, baseline, ratio), target) in [
+            ("budget used", "%", used, ">= 90%"),
+            (
+                "429s",
+                "responses",
+                counted(shared.refused, separate.refused),
+                "0",
+            ),
+            (
+                "calls failed",
+                "calls",
+                counted(shared.failed, separate.failed),
+                "0",
+            ),
+        ] {
+            figures.push(
+                Figure::new(name(what, "shared"), value, unit)
+                    .against("separate limiters", baseline, ratio)
+                    .target(target),
+            );
         }
     }
     Ok(figures)

@@ -19,31 +19,25 @@ use invaro::{
     DocumentKind,
     webhook::{Listener, Receiver, Verifier},
 };
-use invaro_sandbox::{JobTimings, Sandbox, samples};
+use invaro_sandbox::{JobTimings, Sandbox};
 
 use super::{Settings, report::Figure, report::median};
 
 const DOCUMENTS: usize = 12;
-const STAGGER: Duration = Duration::from_millis(150);
-const SECRET: &str = "bench-webhook-secret";
+/// How far apart the documents start.
+pub(super) const STAGGER: Duration = Duration::from_millis(150);
+/// What the sandbox signs its deliveries with.
+pub(super) const SECRET: &str = "bench-webhook-secret";
 
 /// Runs the section and returns its figures.
 pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
-    let files = sample_files(&work.join("webhooks"), DOCUMENTS)?;
-    let server = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("a tokio runtime: {e}"))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("a tokio runtime: {e}"))?;
+    let files = super::batch::documents(&work.join("webhooks"), DOCUMENTS)?;
+    let (server, runtime) = super::server::runtimes()?;
     // (pushed, polled) per run, the order alternating.
     let mut runs = Vec::new();
     for run in 0..settings.polling_repeats.max(3) {
         let one = |push| -> Result<f64, String> {
-            let sandbox = server.block_on(sandbox(SECRET))?;
+            let sandbox = server.block_on(sandbox())?;
             let delay = runtime.block_on(parse_all(&sandbox, &files, push));
             drop(sandbox);
             delay
@@ -72,25 +66,11 @@ pub fn run(settings: &Settings, work: &Path) -> Result<Vec<Figure>, String> {
     ])
 }
 
-/// `count` distinct sample invoices written afresh into `dir`.
-pub(super) fn sample_files(dir: &Path, count: usize) -> Result<Vec<PathBuf>, String> {
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    (0..count)
-        .map(|i| {
-            let path = dir.join(format!("invoice-{i:02}.pdf"));
-            let bytes = [samples::INVOICE_PDF, format!("\n% copy {i}\n").as_bytes()].concat();
-            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-            Ok(path)
-        })
-        .collect()
-}
-
-/// A sandbox that signs its deliveries with `secret` and completes each job 300 ms after it
+/// A sandbox that signs its deliveries with [`SECRET`] and completes each job 300 ms after it
 /// starts.
-pub(super) async fn sandbox(secret: &str) -> Result<Sandbox, String> {
+pub(super) async fn sandbox() -> Result<Sandbox, String> {
     Sandbox::builder()
-        .webhook_secret(secret)
+        .webhook_secret(SECRET)
         .job_timings(JobTimings {
             pending: Duration::ZERO,
             processing: Duration::from_millis(300),
@@ -102,11 +82,7 @@ pub(super) async fn sandbox(secret: &str) -> Result<Sandbox, String> {
 
 /// Parses `files`, [`STAGGER`] apart, with a receiver attached if `push`; returns the median
 /// delay from completion to seen, in seconds.
-async fn parse_all(
-    sandbox: &Sandbox,
-    files: &[std::path::PathBuf],
-    push: bool,
-) -> Result<f64, String> {
+async fn parse_all(sandbox: &Sandbox, files: &[PathBuf], push: bool) -> Result<f64, String> {
     let receiver = Receiver::new(Verifier::new(SECRET).map_err(|e| e.to_string())?);
     let listener = Listener::bind("127.0.0.1:0", receiver.clone())
         .await
@@ -119,27 +95,31 @@ async fn parse_all(
     }
     let client = builder.build().map_err(|e| e.to_string())?;
     let delays: Vec<Result<f64, String>> = futures::stream::iter(files.iter().enumerate())
-        .map(|(i, file)| {
-            let client = &client;
-            async move {
-                tokio::time::sleep(STAGGER * u32::try_from(i).unwrap_or(u32::MAX)).await;
-                let parsed = client
-                    .parse_file(file, DocumentKind::Statement)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let completed = parsed
-                    .job()
-                    .updated_at
-                    .ok_or("a completed job without updated_at")?;
-                Ok((Utc::now() - completed)
-                    .to_std()
-                    .unwrap_or_default()
-                    .as_secs_f64())
-            }
-        })
+        .map(|(i, file)| seen_after(&client, file, DocumentKind::Statement, i))
         .buffer_unordered(files.len())
         .collect()
         .await;
     let delays = delays.into_iter().collect::<Result<Vec<_>, _>>()?;
     Ok(median(&delays))
+}
+
+/// Parses `file`, the `i`th document, [`STAGGER`] × `i` from now; returns the seconds from its
+/// job's completion (the sandbox's `updated_at`) to `parse_file` returning.
+pub(super) async fn seen_after(
+    client: &invaro::Client,
+    file: &Path,
+    kind: DocumentKind,
+    i: usize,
+) -> Result<f64, String> {
+    tokio::time::sleep(STAGGER * u32::try_from(i).unwrap_or(u32::MAX)).await;
+    let parsed = client
+        .parse_file(file, kind)
+        .await
+        .map_err(|e| e.to_string())?;
+    let completed = parsed
+        .job()
+        .updated_at
+        .ok_or("a completed job without updated_at")?;
+    let delay = (Utc::now() - completed).to_std().unwrap_or_default();
+    Ok(delay.as_secs_f64())
 }
