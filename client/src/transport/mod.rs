@@ -275,8 +275,9 @@ impl Transport {
             Ok(Some(permit)) => permit,
             _ => self.0.limiter.acquire(cost).await,
         };
-        crate::metrics::limiter_wait(waited.elapsed());
-        let waited = u64::try_from(waited.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let waited = waited.elapsed();
+        crate::metrics::limiter_wait(waited);
+        let waited = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
         span.record("limiter_wait_ms", waited);
         let response = http
             .execute(request)

@@ -111,10 +111,7 @@ impl RetryPolicy {
     /// no retry comes without a pause.
     pub(crate) fn backoff(&self) -> impl Iterator<Item = Duration> + Send + Sync + Unpin + use<> {
         let (initial, max) = (self.initial_delay, self.max_delay);
-        (0..self.max_attempts - 1).map(move |n| {
-            let ceiling = initial.saturating_mul(1 << n.min(16)).min(max);
-            ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
-        })
+        (0..self.max_attempts - 1).map(move |n| jittered(initial, max, n))
     }
 
     /// A wait the server asked for, capped by this policy.
@@ -128,13 +125,7 @@ impl RetryPolicy {
     pub(crate) fn throttle_wait(&self, n: u32, server: Option<Duration>) -> Duration {
         match server {
             Some(server) if !server.is_zero() => self.cap_server_delay(server),
-            _ => {
-                let ceiling = self
-                    .initial_delay
-                    .saturating_mul(1 << n.min(16))
-                    .min(self.max_delay);
-                ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
-            }
+            _ => jittered(self.initial_delay, self.max_delay, n),
         }
     }
 
@@ -150,6 +141,13 @@ impl RetryPolicy {
         let ends = elapsed.checked_add(wait)?;
         (ends <= self.budget).then_some(wait)
     }
+}
+
+/// The `n`th (from 0) doubling ceiling from `initial`, at most `max`, and a wait drawn
+/// uniformly between half and all of it.
+fn jittered(initial: Duration, max: Duration, n: u32) -> Duration {
+    let ceiling = initial.saturating_mul(1 << n.min(16)).min(max);
+    ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
 }
 
 /// How far one attempt got (never sent, lost on the way, or answered), which is what decides

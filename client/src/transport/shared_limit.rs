@@ -249,7 +249,11 @@ impl SharedLimit {
 /// Where everything of one key and base URL lives in Redis: `invaro:{<hash>}`, from a SHA-256
 /// of both (the key itself never reaches Redis; the braces keep a cluster's keys together).
 pub(crate) fn key_prefix(api_key: &str, base_url: &str) -> String {
-    let hash = hex::encode(Sha256::digest(format!("{api_key}\n{base_url}").as_bytes()));
+    // Hashed in parts, so that no other copy of the key is made.
+    let digest = (Sha256::new().chain_update(api_key).chain_update(b"\n"))
+        .chain_update(base_url)
+        .finalize();
+    let hash = hex::encode(digest);
     format!("invaro:{{{}}}", &hash[..32])
 }
 
@@ -317,15 +321,14 @@ impl fmt::Debug for Shared {
 
 impl Shared {
     async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1);
-        let client = self.client.clone();
-        self.connection
-            .get_or_try_init(
-                || async move { ConnectionManager::new_lazy_with_config(client, config) },
-            )
+        (self.connection)
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.timeout))
+                    .set_response_timeout(Some(self.timeout))
+                    .set_number_of_retries(1);
+                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            })
             .await
             .cloned()
     }
@@ -387,23 +390,22 @@ impl Shared {
         let _turn = self.turn.lock().await;
         loop {
             if self.resting() {
-                return Box::new(Fallback(Some(self.fallback.acquire(cost).await)));
+                return Box::new(Fallback(self.fallback.acquire(cost).await));
             }
             let keys = [self.log.as_str(), self.hold.as_str(), self.lowest.as_str()];
             match self.run(&self.admit, &keys, &args).await {
                 Some(0) => {
                     return Box::new(Taken {
-                        shared: self.handle(),
+                        shared: Some(self.handle()),
                         member,
                         cost,
-                        settled: false,
                     });
                 }
                 Some(wait) => {
                     let wait = Duration::from_micros(wait.max(1).unsigned_abs());
                     tokio::time::sleep(wait.min(longest)).await;
                 }
-                None => return Box::new(Fallback(Some(self.fallback.acquire(cost).await))),
+                None => return Box::new(Fallback(self.fallback.acquire(cost).await)),
             }
         }
     }
@@ -466,10 +468,10 @@ struct SettleHandle {
 
 /// Places taken in the shared window.
 struct Taken {
-    shared: SettleHandle,
+    /// What settling needs; taken by the one settle.
+    shared: Option<SettleHandle>,
     member: String,
     cost: u32,
-    settled: bool,
 }
 
 impl fmt::Debug for Taken {
@@ -482,8 +484,9 @@ impl Taken {
     /// Re-dates the places to now, or (`unused`) gives them back. Best effort: a place that
     /// stays dated to its send still leaves the window a window later.
     fn settle(&mut self, what: &'static str) {
-        self.settled = true;
-        let handle = self.shared.clone();
+        let Some(handle) = self.shared.take() else {
+            return;
+        };
         let Some(mut connection) = handle.client else {
             return;
         };
@@ -506,9 +509,7 @@ impl Taken {
 
 impl Drop for Taken {
     fn drop(&mut self) {
-        if !self.settled {
-            self.settle("answered");
-        }
+        self.settle("answered");
     }
 }
 
@@ -520,13 +521,11 @@ impl Admission for Taken {
 
 /// A permit of the local fallback limiter.
 #[derive(Debug)]
-struct Fallback(Option<Permit>);
+struct Fallback(Permit);
 
 impl Admission for Fallback {
-    fn unused(mut self: Box<Self>) {
-        if let Some(permit) = self.0.take() {
-            permit.release_unused();
-        }
+    fn unused(self: Box<Self>) {
+        self.0.release_unused();
     }
 }
 
