@@ -430,13 +430,13 @@ impl State {
         while self
             .recent
             .front()
-            .is_some_and(|slot| slot.finished.is_some_and(|t| now >= t + window))
+            .is_some_and(|slot| slot.finished.is_some_and(|t| now >= frees_at(t, window)))
         {
             self.recent.pop_front();
         }
         if self.recent.len() >= limit {
             return match self.recent.front().and_then(|slot| slot.finished) {
-                Some(finished) => Take::WaitUntil(finished + window),
+                Some(finished) => Take::WaitUntil(frees_at(finished, window)),
                 None => Take::WaitForAnswer,
             };
         }
@@ -458,6 +458,12 @@ impl State {
         });
         Take::Granted(self.next_id)
     }
+}
+
+/// When a request answered at `finished` stops counting: a window later (a window longer
+/// than the clock can hold never ends).
+fn frees_at(finished: Instant, window: Duration) -> Instant {
+    crate::poll_policy::far_after(finished, window)
 }
 
 #[cfg(test)]
@@ -617,6 +623,18 @@ mod tests {
             drop(limiter.acquire(1).await);
             assert_eq!(start.elapsed(), 5 * SECOND, "and then ends");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_past_what_the_clock_holds_never_frees_a_slot_and_never_panics() {
+        let limiter = Limiter::new(RateLimit::new(1, Duration::MAX));
+        drop(limiter.acquire(1).await);
+        assert_eq!(limiter.snapshot().remaining, Some(0));
+        let second = tokio::time::timeout(Duration::from_secs(3600), limiter.acquire(1)).await;
+        assert!(
+            second.is_err(),
+            "the one slot is still counted an hour later"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use tokio::time::Instant;
 
-use super::Limiter;
+use super::{Limiter, frees_at};
 use crate::{RateBudget, ServerBudget};
 
 impl Limiter {
@@ -20,7 +20,7 @@ impl Limiter {
         let counting = state
             .recent
             .iter()
-            .filter(|slot| slot.finished.is_none_or(|t| now < t + window));
+            .filter(|slot| slot.finished.is_none_or(|t| now < frees_at(t, window)));
         let (mut counted, mut in_flight) = (0usize, 0u32);
         let mut oldest = None;
         for slot in counting {
@@ -58,7 +58,7 @@ impl Limiter {
         if local == Some(0) {
             // The oldest counted request frees a slot a window after its answer.
             let frees = match oldest.flatten() {
-                Some(finished) => (finished + window).saturating_duration_since(now),
+                Some(finished) => frees_at(finished, window).saturating_duration_since(now),
                 None => window,
             };
             next_in = next_in.max(frees);
