@@ -71,7 +71,7 @@ pub struct Cli {
     pub redis: Option<String>,
 
     /// The window --rate-limit counts in, such as 1s (for tests against a sandbox started with a
-    /// compressed window; default 1m) [env: INVARO_RATE_WINDOW].
+    /// compressed window; default 1m).
     #[arg(
         long,
         value_name = "DURATION",
