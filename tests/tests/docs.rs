@@ -99,6 +99,9 @@ fn no_relative_link_leaves_the_repository() {
     for page in pages() {
         let text = std::fs::read_to_string(&page).expect("a readable page");
         let folder = page.parent().expect("a page is in a folder");
+        let relative = folder
+            .strip_prefix(&root)
+            .expect("pages are in the repository");
         for link in links(&text) {
             let target = link.split('#').next().unwrap_or_default();
             if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
@@ -109,17 +112,11 @@ fn no_relative_link_leaves_the_repository() {
                 !target.starts_with('/'),
                 "{place} is absolute: make it relative"
             );
-            let relative = folder
-                .strip_prefix(&root)
-                .expect("pages are in the repository");
             let inside = normalise(&relative.join(target));
             assert!(inside.is_some(), "{place} leaves the repository");
             assert!(root.join(inside.unwrap()).exists(), "{place} leads nowhere");
             checked += 1;
         }
-        let relative = folder
-            .strip_prefix(&root)
-            .expect("pages are in the repository");
         for path in climbing_paths(&text) {
             let inside = normalise(&relative.join(path));
             assert!(

@@ -25,6 +25,16 @@ fn has_line(text: &str, start: &str) -> bool {
     text.lines().any(|line| line.starts_with(start))
 }
 
+/// Asserts that `text` has a line starting with each of `starts`.
+fn assert_lines(text: &str, starts: &[&str]) {
+    for start in starts {
+        assert!(
+            has_line(text, start),
+            "no line starting {start:?} in:\n{text}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn quickstart_parses_the_sample_invoice() {
     let text = output("quickstart", |out| Box::pin(quickstart::run(None, out))).await;
@@ -83,12 +93,7 @@ async fn errors_and_retries_tell_what_happened() {
         "deadline: retryable true, status None, code None, job Some(\"job_",
         "waited again: job job_",
     ];
-    for line in lines {
-        assert!(
-            has_line(&text, line),
-            "no line starting {line:?} in:\n{text}"
-        );
-    }
+    assert_lines(&text, &lines);
 }
 
 #[tokio::test]
@@ -117,10 +122,5 @@ async fn metrics_prometheus_exports_the_sdks_counters() {
         "invaro_requests_total{operation=\"upload_documents\",status=\"200\"} 1",
         "invaro_wait_seconds_count{kind=\"invoice\"} 1",
     ];
-    for line in lines {
-        assert!(
-            has_line(&text, line),
-            "no line starting {line:?} in:\n{text}"
-        );
-    }
+    assert_lines(&text, &lines);
 }

@@ -30,6 +30,16 @@ fn client(server: &Counting, limit: u32, window: Duration, redis: Option<&RedisS
     builder.build().expect("valid settings")
 }
 
+/// `N` clients of `server` sharing one budget of `limit` per `window` through `redis`.
+fn clients<const N: usize>(
+    server: &Counting,
+    limit: u32,
+    window: Duration,
+    redis: &RedisServer,
+) -> [Client; N] {
+    std::array::from_fn(|_| client(server, limit, window, Some(redis)))
+}
+
 /// Sends `n` status checks through each of `clients` at once; how many succeeded.
 async fn checks(clients: &[Client], n: usize) -> usize {
     let calls = clients.iter().flat_map(|client| {
@@ -101,10 +111,7 @@ fn a_429_seen_by_one_client_holds_every_client_on_the_key() {
     };
     let window = Duration::from_secs(1);
     let server = Counting::start(100, window);
-    let (a, b) = (
-        client(&server, 100, window, Some(&redis)),
-        client(&server, 100, window, Some(&redis)),
-    );
+    let [a, b] = clients(&server, 100, window, &redis);
     runtime().block_on(async {
         // Both have spoken to Redis once.
         assert_eq!(checks(&[a.clone(), b.clone()], 1).await, 2);
@@ -148,10 +155,7 @@ fn redis_killed_and_restarted_mid_run_fails_no_call_and_sharing_resumes() {
     };
     let window = Duration::from_millis(200);
     let server = Counting::start(40, window);
-    let clients = [
-        client(&server, 40, window, Some(&redis)),
-        client(&server, 40, window, Some(&redis)),
-    ];
+    let clients: [Client; 2] = clients(&server, 40, window, &redis);
     let rt = runtime();
     assert_eq!(rt.block_on(checks(&clients, 10)), 20);
     assert!(redis.command("KEYS *:log").contains(":log"), "shared mode");
@@ -186,10 +190,7 @@ fn keys_deleted_mid_run_break_nothing() {
     };
     let window = Duration::from_millis(200);
     let server = Counting::start(40, window);
-    let clients = [
-        client(&server, 40, window, Some(&redis)),
-        client(&server, 40, window, Some(&redis)),
-    ];
+    let clients: [Client; 2] = clients(&server, 40, window, &redis);
     let rt = runtime();
     for _ in 0..3 {
         assert_eq!(rt.block_on(checks(&clients, 8)), 16);
@@ -208,10 +209,7 @@ fn a_frozen_redis_slows_no_call_past_its_timeout() {
     };
     let window = Duration::from_millis(200);
     let server = Counting::start(40, window);
-    let clients = [
-        client(&server, 40, window, Some(&redis)),
-        client(&server, 40, window, Some(&redis)),
-    ];
+    let clients: [Client; 2] = clients(&server, 40, window, &redis);
     let rt = runtime();
     assert_eq!(rt.block_on(checks(&clients, 8)), 16);
     redis.freeze();
