@@ -209,3 +209,52 @@ fn a_runs_requests_retries_429s_and_waits_are_counted() {
         .expect("a runtime");
     metrics::with_local_recorder(&recorder, || runtime.block_on(run(&recorder)));
 }
+
+/// Attempts that get no answer (here, a port where nothing listens) count under
+/// `status="error"`.
+async fn unanswered(recorder: &TestRecorder) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let client = Client::builder()
+        .api_key("sk_test_metrics")
+        .base_url(format!("http://127.0.0.1:{port}/api/v1"))
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(3)
+                .initial_delay(Duration::from_millis(5))
+                .max_delay(Duration::from_millis(20)),
+        )
+        .build()
+        .expect("valid settings");
+    let error = client.jobs().get("job_1").await.unwrap_err();
+    assert!(error.is_retryable(), "{error:?}");
+    let operation = "get_general_job_status";
+    assert_eq!(
+        recorder.counter(&format!(
+            "invaro_requests_total{{operation={operation},status=error}}"
+        )),
+        3
+    );
+    assert_eq!(
+        recorder.counter(&format!("invaro_retries_total{{operation={operation}}}")),
+        2
+    );
+    assert_eq!(
+        recorder.counter(&format!(
+            "invaro_rate_limited_total{{operation={operation}}}"
+        )),
+        0
+    );
+}
+
+#[test]
+fn attempts_without_an_answer_count_as_error() {
+    let recorder = TestRecorder(Arc::default());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    metrics::with_local_recorder(&recorder, || runtime.block_on(unanswered(&recorder)));
+}

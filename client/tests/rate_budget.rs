@@ -135,3 +135,39 @@ async fn the_apis_lower_count_wins_and_waiting_calls_show() {
     let _ = waiting.await;
     assert_eq!(client.rate_limit().waiting, 0);
 }
+
+#[tokio::test]
+async fn absurd_rate_limit_headers_show_as_a_bounded_budget() {
+    // What the budget then shows as remaining: 0 where a reset could be read (however far,
+    // it is capped), the local count alone where the pair is nonsense.
+    for (remaining, reset, shown) in [
+        ("0", u64::MAX.to_string(), 0),
+        ("0", "99999999999999999999999".to_string(), 4),
+        ("lots", "-1".to_string(), 4),
+        ("-3", "soon".to_string(), 4),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(path("/api/v1/parse/job_1"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("x-ratelimit-remaining", remaining)
+                    .insert_header("x-ratelimit-reset", reset.as_str())
+                    .set_body_json(json!({"success": true,
+                        "data": {"job_id": "job_1", "status": "processing"}})),
+            )
+            .mount(&server)
+            .await;
+        let client = client_for(&server, RateLimit::new(5, Duration::from_secs(60)));
+        client.jobs().get("job_1").await.expect("answered");
+        let budget = client.rate_limit();
+        let case = format!("remaining {remaining:?}, reset {reset:?}: {budget:?}");
+        assert!(budget.next_in <= invaro::MAX_SERVER_WINDOW, "{case}");
+        if let Some(said) = budget.server {
+            assert!(said.resets_in <= invaro::MAX_SERVER_WINDOW, "{case}");
+        }
+        assert_eq!(budget.remaining, Some(shown), "{case}");
+        if shown == 4 {
+            assert!(budget.server.is_none(), "nonsense is ignored: {case}");
+        }
+    }
+}
